@@ -1,0 +1,112 @@
+import { ChildProcess, spawn } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
+import * as net from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+
+/**
+ * A real redis-server for integration tests: started on a free loopback port (never 6379),
+ * in its own temporary directory, and stopped by its process id, so that tests can also
+ * kill it (SIGKILL) and restart it on the same port and data directory.
+ */
+export class RedisServer {
+  /** Starts a server; `args` are extra redis-server arguments, `configFile` a redis.conf to load first. */
+  static async start(options: { args?: string[]; configFile?: string; dir?: string } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options.dir ?? mkdtempSync(path.join(tmpdir(), 'ard-redis-')), options);
+    await server.restart();
+    return server;
+  }
+
+  private process?: ChildProcess;
+
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly options: { args?: string[]; configFile?: string },
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** (Re)starts the server on the same port and directory, and waits until it answers PING. */
+  async restart(): Promise<void> {
+    const args = [
+      ...(this.options.configFile ? [this.options.configFile] : []),
+      '--port', String(this.port),
+      '--bind', '127.0.0.1',
+      '--dir', this.dir,
+      // Defaults for tests that give no config file: no persistence unless asked for.
+      ...(this.options.configFile ? [] : ['--save', '', '--appendonly', 'no']),
+      '--daemonize', 'no',
+      '--logfile', path.join(this.dir, 'redis.log'),
+      ...(this.options.args ?? []),
+    ];
+    this.process = spawn('redis-server', args, { stdio: 'ignore' });
+    await waitForPing(this.port, 10_000);
+  }
+
+  /** Kills the server without letting it flush anything, as a crash or OOM kill would. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  /** Stops the server and removes its directory. */
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.process;
+    this.process = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+}
+
+/** A loopback port nobody listens on, chosen by the kernel. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once a raw PING on `port` gets +PONG; rejects after `timeoutMs`. */
+async function waitForPing(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await pingOnce(port)) return;
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function pingOnce(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setTimeout(500);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => {
+      socket.destroy();
+      resolve(data.toString().startsWith('+PONG'));
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
