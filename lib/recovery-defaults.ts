@@ -1,0 +1,68 @@
+/**
+ * Defaults and the fixed call interface of the recovery script `queue/lua/requeue-expired.lua`,
+ * shared by the queue tool (`requeue-expired`) and the recovery CronJob in the manifests.
+ *
+ * Side-effect free and without heavy imports: the queue tool loads it at start-up and the
+ * manifests import it at synth time.
+ */
+import { QueueKeys } from './queue-keys';
+
+/**
+ * Seconds an item must be seen in `Q:processing` without a lease before it is requeued.
+ * Covers the gap between a worker's BRPOPLPUSH and its SETEX of the lease (milliseconds),
+ * with a wide margin for a stalled worker or a slow network.
+ */
+export const DEFAULT_GRACE_SECONDS = 60;
+
+/** Take-backs after which an item goes to the dead-letter list instead of the queue. */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+/** Cron schedule of the recovery CronJob: every minute. */
+export const DEFAULT_RECOVERY_SCHEDULE = '* * * * *';
+
+/** Path of the recovery script, relative to the repository root (read by the manifests at synth time). */
+export const REQUEUE_EXPIRED_SCRIPT = 'queue/lua/requeue-expired.lua';
+
+/** Options of one recovery run. */
+export interface RequeueExpiredOptions {
+  /**
+   * Seconds an item must be seen without a lease before it is moved. 0 moves at first sight.
+   * @default DEFAULT_GRACE_SECONDS
+   */
+  readonly graceSeconds?: number;
+  /**
+   * The take-back that reaches this count dead-letters the item, so a worker receives an item
+   * at most this many times.
+   * @default DEFAULT_MAX_ATTEMPTS
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Report what would be moved, without writing anything.
+   * @default false
+   */
+  readonly dryRun?: boolean;
+}
+
+/**
+ * The KEYS and ARGV of `requeue-expired.lua` in their fixed order, validated. The CronJob runs
+ * `redis-cli --eval <script> ...keys , ...args`; the queue tool passes the same to EVALSHA.
+ *
+ * @throws Error naming the option and its allowed values when an option is invalid.
+ */
+export function requeueExpiredArguments(
+  keys: QueueKeys,
+  options: RequeueExpiredOptions = {},
+): { readonly keys: string[]; readonly args: string[] } {
+  const graceSeconds = options.graceSeconds ?? DEFAULT_GRACE_SECONDS;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (!Number.isInteger(graceSeconds) || graceSeconds < 0) {
+    throw new Error(`'graceSeconds' must be an integer >= 0, got ${graceSeconds}`);
+  }
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new Error(`'maxAttempts' must be an integer >= 1, got ${maxAttempts}`);
+  }
+  return {
+    keys: [keys.pending, keys.processing, keys.attempts, keys.unleasedSince, keys.deadLetter],
+    args: [keys.leasePrefix, String(graceSeconds), String(maxAttempts), options.dryRun ? '1' : '0'],
+  };
+}

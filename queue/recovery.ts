@@ -1,0 +1,213 @@
+/**
+ * Recovery of work items whose worker died, and the dead-letter list: the logic behind the
+ * `requeue-expired`, `dead-letters` and `retry-dead-letters` subcommands.
+ *
+ * The moves themselves are Lua scripts in ./lua (one atomic EVAL each); the same
+ * requeue-expired.lua runs in the cluster's recovery CronJob through `redis-cli --eval`.
+ */
+import { createHash } from 'crypto';
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import type Redis from 'ioredis';
+import { queueKeys } from '../lib/queue-keys';
+import { RequeueExpiredOptions, requeueExpiredArguments } from '../lib/recovery-defaults';
+
+/** A Lua script of ./lua, with its SHA-1 for EVALSHA. */
+export interface LuaScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha1: string;
+}
+
+const scripts = new Map<string, LuaScript>();
+
+/**
+ * Loads `lua/<name>.lua` next to this module. The build copies queue/lua to build/queue/lua,
+ * so the same relative path works from the TypeScript sources and from the compiled tool.
+ */
+export function loadLuaScript(name: string): LuaScript {
+  let script = scripts.get(name);
+  if (!script) {
+    const source = readFileSync(path.join(__dirname, 'lua', `${name}.lua`), 'utf8');
+    script = { name, source, sha1: createHash('sha1').update(source).digest('hex') };
+    scripts.set(name, script);
+  }
+  return script;
+}
+
+/** Runs a script by EVALSHA, falling back to EVAL once when the server has not cached it (NOSCRIPT). */
+export async function runLuaScript(redis: Redis, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+  try {
+    return await redis.evalsha(script.sha1, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return redis.eval(script.source, keys.length, ...keys, ...args);
+  }
+}
+
+/** What one `requeue-expired` run did (or, with `dryRun`, would do). Counts are list entries. */
+export interface RequeueExpiredResult {
+  readonly queue: string;
+  readonly dryRun: boolean;
+  /** Items moved back to the pending list (to its far end: workers take them last). */
+  readonly requeued: number;
+  /** Items moved to the dead-letter list because they reached `maxAttempts`. */
+  readonly deadLettered: number;
+  /** Unleased items still inside their grace period (a real run records first sightings). */
+  readonly waiting: number;
+  /** Items held by a live worker (lease key present); never touched. */
+  readonly leased: number;
+  readonly requeuedItems: string[];
+  readonly deadLetteredItems: string[];
+  readonly waitingItems: string[];
+}
+
+/**
+ * Turns the reply of requeue-expired.lua called with listItems=1 into a result.
+ * @throws Error if the reply does not have the documented shape.
+ */
+export function parseRequeueExpiredReply(reply: unknown, queue: string, dryRun: boolean): RequeueExpiredResult {
+  const ok =
+    Array.isArray(reply) &&
+    reply.length === 7 &&
+    reply.slice(0, 4).every((n) => Number.isInteger(n)) &&
+    reply.slice(4).every((list) => Array.isArray(list) && list.every((item) => typeof item === 'string'));
+  if (!ok) throw new Error(`unexpected reply from requeue-expired.lua: ${JSON.stringify(reply)}`);
+  const [requeued, deadLettered, waiting, leased, requeuedItems, deadLetteredItems, waitingItems] = reply as [
+    number, number, number, number, string[], string[], string[],
+  ];
+  return { queue, dryRun, requeued, deadLettered, waiting, leased, requeuedItems, deadLetteredItems, waitingItems };
+}
+
+/**
+ * Runs requeue-expired.lua once on `queue`: every item of `Q:processing` seen without a lease for
+ * `graceSeconds` goes back to the queue, or to the dead-letter list on its `maxAttempts`-th time.
+ */
+export async function requeueExpired(
+  redis: Redis,
+  queue: string,
+  options: RequeueExpiredOptions = {},
+): Promise<RequeueExpiredResult> {
+  const { keys, args } = requeueExpiredArguments(queueKeys(queue), options);
+  const reply = await runLuaScript(redis, loadLuaScript('requeue-expired'), keys, [...args, '1']);
+  return parseRequeueExpiredReply(reply, queue, options.dryRun ?? false);
+}
+
+/** One entry of the dead-letter list. */
+export interface DeadLetter {
+  /** The item, byte for byte as the workers received it. */
+  readonly item: string;
+  /** Its `in_scene`, when the item is a JSON object that has one. */
+  readonly scene?: string;
+  /** Times recovery took it back from a dead worker. */
+  readonly attempts: number;
+}
+
+/** The `in_scene` of a JSON work item, or undefined if the item is not such an object. */
+export function sceneOf(item: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(item);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      const scene = (parsed as Record<string, unknown>).in_scene;
+      return typeof scene === 'string' ? scene : undefined;
+    }
+  } catch {
+    // Not JSON: the item has no scene, and is matched by its exact text only.
+  }
+  return undefined;
+}
+
+/**
+ * Lists the dead-letter list of `queue` in order (oldest first), at most `limit` entries, with
+ * their attempt counts. `total` is the full length of the list.
+ */
+export async function listDeadLetters(
+  redis: Redis,
+  queue: string,
+  options: { readonly limit?: number } = {},
+): Promise<{ readonly total: number; readonly items: DeadLetter[] }> {
+  const limit = options.limit;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new Error(`'limit' must be a positive integer, got ${limit}`);
+  }
+  const keys = queueKeys(queue);
+  const [total, items] = await Promise.all([
+    redis.llen(keys.deadLetter),
+    redis.lrange(keys.deadLetter, 0, limit === undefined ? -1 : limit - 1),
+  ]);
+  const attempts = items.length > 0 ? await redis.hmget(keys.attempts, ...items) : [];
+  return {
+    total,
+    items: items.map((item, i) => {
+      const scene = sceneOf(item);
+      return { item, ...(scene === undefined ? {} : { scene }), attempts: Number(attempts[i] ?? 0) };
+    }),
+  };
+}
+
+/**
+ * Picks the dead letters that `selectors` name: each selector is an exact item or a scene ID
+ * (`in_scene`). Pure. Returns the matching items without duplicates, and the selectors that
+ * matched nothing.
+ */
+export function selectDeadLetters(
+  deadLetters: readonly string[],
+  selectors: readonly string[],
+): { readonly selected: string[]; readonly unmatched: string[] } {
+  const selected = new Set<string>();
+  const unmatched: string[] = [];
+  for (const selector of selectors) {
+    const matches = deadLetters.filter((item) => item === selector || sceneOf(item) === selector);
+    if (matches.length === 0) unmatched.push(selector);
+    matches.forEach((item) => selected.add(item));
+  }
+  return { selected: [...selected], unmatched };
+}
+
+/** Outcome of retrying one dead letter. */
+export type RetryStatus = 'retried' | 'queued' | 'missing';
+
+/** What `retry-dead-letters` did (or, with `dryRun`, would do). */
+export interface RetryDeadLettersResult {
+  readonly queue: string;
+  readonly dryRun: boolean;
+  /** Moved back to the queue, attempts reset. */
+  readonly retried: string[];
+  /** Already pending or processing: only removed from the dead-letter list, not pushed twice. */
+  readonly alreadyQueued: string[];
+  /** No longer in the dead-letter list (retried meanwhile). */
+  readonly missing: string[];
+}
+
+/**
+ * Moves `items` (exact items, e.g. from {@link selectDeadLetters}) from the dead-letter list back
+ * to the queue, atomically, resetting their attempts; never duplicates an item already pending
+ * or processing.
+ */
+export async function retryDeadLetters(
+  redis: Redis,
+  queue: string,
+  items: readonly string[],
+  options: { readonly dryRun?: boolean } = {},
+): Promise<RetryDeadLettersResult> {
+  const dryRun = options.dryRun ?? false;
+  const unique = [...new Set(items)];
+  const result: RetryDeadLettersResult = { queue, dryRun, retried: [], alreadyQueued: [], missing: [] };
+  if (unique.length === 0) return result;
+  const keys = queueKeys(queue);
+  const reply = await runLuaScript(
+    redis,
+    loadLuaScript('retry-dead-letters'),
+    [keys.pending, keys.processing, keys.attempts, keys.deadLetter],
+    [dryRun ? '1' : '0', ...unique],
+  );
+  if (!Array.isArray(reply) || reply.length !== unique.length) {
+    throw new Error(`unexpected reply from retry-dead-letters.lua: ${JSON.stringify(reply)}`);
+  }
+  reply.forEach((status, i) => {
+    const bucket = { retried: result.retried, queued: result.alreadyQueued, missing: result.missing }[status as RetryStatus];
+    if (!bucket) throw new Error(`unexpected status from retry-dead-letters.lua: ${JSON.stringify(status)}`);
+    bucket.push(unique[i]);
+  });
+  return result;
+}
