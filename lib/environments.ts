@@ -1,0 +1,67 @@
+/**
+ * The one typed place for configuration: which environments exist, and what each deploys.
+ *
+ * Each environment synthesizes to its own folder, `dist/<name>/`, and lives in its own
+ * namespace, so environments that share a cluster do not collide.
+ * Type-only imports keep this module free of side effects.
+ */
+import type { QueueRecoveryProps } from './queue-recovery';
+import type { RedisQueueStoreProps } from './redis-queue-store';
+import type { WorkQueueJobProps } from './work-queue-job';
+import { SENTINEL_2, WorkflowDefinition } from './workflows';
+
+/** One workflow deployed in an environment: the catalogue entry plus its Job settings. */
+export interface WorkflowDeployment extends Omit<WorkQueueJobProps, 'workflow' | 'redis'> {
+  readonly workflow: WorkflowDefinition;
+}
+
+export interface EnvironmentConfig {
+  /** Folder under dist/, and a DNS label. */
+  readonly name: string;
+  /** @default "ard" */
+  readonly namespace?: string;
+  /** @default - see RedisQueueStoreProps */
+  readonly redis?: RedisQueueStoreProps;
+  /** Work-queue Jobs to run, one per workflow; each on its own queue. */
+  readonly workflows: readonly WorkflowDeployment[];
+  /** @default - see QueueRecoveryProps */
+  readonly recovery?: Omit<QueueRecoveryProps, 'redis' | 'workflows'>;
+}
+
+/** A developer's cluster: one worker, public data, a throw-away queue. */
+export const DEV: EnvironmentConfig = {
+  name: 'dev',
+  namespace: 'ard-dev',
+  redis: {
+    storage: { kind: 'emptyDir', sizeLimit: '1Gi' },
+    resources: { cpu: '100m', memory: '512Mi' },
+  },
+  workflows: [{
+    workflow: SENTINEL_2,
+    parallelism: 1,
+    env: { AWS_NO_SIGN_REQUEST: 'YES' },
+    credentialsOptional: true,
+    logLevel: 'DEBUG',
+    resources: { cpu: '1', memory: '4Gi' },
+  }],
+};
+
+/** Production: a persistent queue and a worker per node, in the original's namespace `ard`. */
+export const PROD: EnvironmentConfig = {
+  name: 'prod',
+  namespace: 'ard',
+  redis: {
+    storage: { kind: 'persistentVolumeClaim', size: '20Gi' },
+    resources: { cpu: '500m', memory: '4Gi' },
+  },
+  workflows: [{
+    workflow: SENTINEL_2,
+    parallelism: 20,
+    spreadAcrossNodes: true,
+    resources: { cpu: '2', memory: '8Gi' },
+    scratch: { sizeLimit: '50Gi' },
+  }],
+};
+
+/** Every environment, in the order they are synthesized. */
+export const ENVIRONMENTS: readonly EnvironmentConfig[] = [DEV, PROD];

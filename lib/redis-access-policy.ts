@@ -1,0 +1,38 @@
+import { Construct } from 'constructs';
+import * as k8s from '../imports/k8s';
+import { componentLabels, REDIS_CLIENT_LABEL } from './labels';
+import { RedisQueueStore } from './redis-queue-store';
+
+export interface RedisAccessPolicyProps {
+  readonly redis: RedisQueueStore;
+}
+
+/**
+ * Admits traffic to Redis only on its port and only from pods labelled
+ * `ard-workqueue/redis-client: "true"` (workers, recovery): Redis has no password, because
+ * the worker images cannot send one.
+ *
+ * `kubectl port-forward` still works: the kubelet connects inside the Redis pod's own network
+ * namespace, which NetworkPolicies do not filter.
+ *
+ * @see https://kubernetes.io/docs/concepts/services-networking/network-policies/
+ */
+export class RedisAccessPolicy extends Construct {
+  public readonly policy: k8s.KubeNetworkPolicy;
+
+  constructor(scope: Construct, id: string, props: RedisAccessPolicyProps) {
+    super(scope, id);
+    const { redis } = props;
+    this.policy = new k8s.KubeNetworkPolicy(this, 'policy', {
+      metadata: { name: 'redis-access', labels: componentLabels('redis', 'queue-store') },
+      spec: {
+        podSelector: { matchLabels: redis.selectorLabels },
+        policyTypes: ['Ingress'],
+        ingress: [{
+          from: [{ podSelector: { matchLabels: { [REDIS_CLIENT_LABEL]: 'true' } } }],
+          ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(redis.port) }],
+        }],
+      },
+    });
+  }
+}

@@ -1,0 +1,287 @@
+import { createHash } from 'crypto';
+import { Construct } from 'constructs';
+import * as k8s from '../imports/k8s';
+import { componentLabels, REDIS_CLIENT_LABEL, WORKFLOW_LABEL } from './labels';
+import {
+  ContainerResources, meetsRestricted, RESTRICTED_CONTAINER_SECURITY_CONTEXT, resourceRequirements, restrictedPodSecurityContext,
+} from './pod-security';
+import { RedisQueueStore } from './redis-queue-store';
+import { absolutePath, ConfigError, dnsLabel, noLiteralCredentials, nonNegativeInteger, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
+import { DEFAULT_INTER_DIR, WorkflowDefinition } from './workflows';
+
+/** Writable scratch space for the worker's intermediate files (`inter_dir` of the items). */
+export interface ScratchVolume {
+  /**
+   * Absolute path, the `inter_dir` the work items name.
+   * @default DEFAULT_INTER_DIR ("/data/intermediate/")
+   */
+  readonly path?: string;
+  /**
+   * Size limit of the emptyDir, also requested as ephemeral storage so the scheduler places
+   * the pod on a node with room for it. One scene needs several GB.
+   * @default "20Gi"
+   */
+  readonly sizeLimit?: string;
+}
+
+/**
+ * How the worker container runs. The defaults are the restricted profile minus what the
+ * third-party worker images need: they run as root and write outside `inter_dir`.
+ */
+export interface WorkerSecurityProps {
+  /**
+   * uid to run as. Set it, with `readOnlyRootFilesystem`, when the image supports a non-root
+   * user: the worker then passes the restricted Pod Security Standard.
+   * @default - the image's user (root for the satapps images)
+   */
+  readonly runAsUser?: number;
+  /**
+   * Mount the root filesystem read-only; `/tmp` and the scratch path stay writable.
+   * @default false — the images write caches outside the scratch path
+   */
+  readonly readOnlyRootFilesystem?: boolean;
+}
+
+export interface WorkQueueJobProps {
+  /** The workflow: queue name, default image. */
+  readonly workflow: WorkflowDefinition;
+  /** The queue store; its client Service becomes `REDIS_SERVICE_HOST`. */
+  readonly redis: RedisQueueStore;
+  /**
+   * Worker pods running at once. Mutable on a running Job: changing it keeps the Job's name.
+   * @default 1
+   */
+  readonly parallelism?: number;
+  /**
+   * Worker image, pinned by tag.
+   * @default - the workflow's image
+   */
+  readonly image?: string;
+  /**
+   * `OnFailure` restarts a crashed worker in place (its item is recovered by the
+   * requeue-expired CronJob); `Never` starts a new pod instead.
+   * @default 'OnFailure'
+   */
+  readonly restartPolicy?: 'OnFailure' | 'Never';
+  /**
+   * Worker failures (container restarts or failed pods) before the whole Job is marked
+   * failed and all its workers stop. A long campaign sees OOM kills and node drains, so
+   * this is generous; dead-lettering stops a poison item long before.
+   * @default 100
+   */
+  readonly backoffLimit?: number;
+  /**
+   * Seconds a finished Job (and its pods' logs) stays before Kubernetes deletes it.
+   * @default 86400 (one day)
+   */
+  readonly ttlSecondsAfterFinished?: number;
+  /**
+   * Hard wall-clock limit of the whole Job.
+   * @default - none: a campaign takes as long as it takes
+   */
+  readonly activeDeadlineSeconds?: number;
+  /**
+   * Name of a Secret, created out of band, whose keys become the worker's environment
+   * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, COPERNICUS_USERNAME, …). Never values here.
+   * @default "ard-credentials"
+   */
+  readonly credentialsSecret?: string;
+  /**
+   * Let workers start when the credentials Secret does not exist (public buckets).
+   * @default false
+   */
+  readonly credentialsOptional?: boolean;
+  /**
+   * Extra literal environment, e.g. `AWS_NO_SIGN_REQUEST`. Credential-like names are refused.
+   * @default {}
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * `LOGLEVEL` of the worker.
+   * @default "INFO"
+   */
+  readonly logLevel?: string;
+  /**
+   * cpu and memory of one worker.
+   * @default { cpu: '1', memory: '4Gi' }
+   */
+  readonly resources?: ContainerResources;
+  /** @default - scratch at "/data/intermediate/", 20Gi */
+  readonly scratch?: ScratchVolume;
+  /** @default - any node */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** @default - none */
+  readonly tolerations?: readonly k8s.Toleration[];
+  /**
+   * Affinity rules, as Kubernetes takes them.
+   * @default - none, unless `spreadAcrossNodes`
+   */
+  readonly affinity?: k8s.Affinity;
+  /**
+   * Prefer one worker per node (soft pod anti-affinity on the hostname), as the original's
+   * production example did. Ignored when `affinity` is set.
+   * @default false
+   */
+  readonly spreadAcrossNodes?: boolean;
+  /** @default - none */
+  readonly imagePullSecrets?: readonly string[];
+  /** @default - see {@link WorkerSecurityProps} */
+  readonly security?: WorkerSecurityProps;
+}
+
+/**
+ * One work-queue Job for one workflow: `parallelism` workers, `completions` unset, each
+ * worker taking items from the workflow's Redis list until it is empty.
+ *
+ * A Job's pod template is immutable, so the Job's name ends in a hash of its pod template:
+ * a changed template makes a new Job instead of a failing `kubectl apply`. Parallelism is
+ * not part of the hash, so scaling a running campaign patches the Job in place.
+ *
+ * @see https://kubernetes.io/docs/tasks/job/fine-parallel-processing-work-queue/
+ * @see https://kubernetes.io/docs/concepts/workloads/controllers/job/
+ */
+export class WorkQueueJob extends Construct {
+  public readonly workflow: WorkflowDefinition;
+  public readonly parallelism: number;
+  public readonly image: string;
+  public readonly restartPolicy: 'OnFailure' | 'Never';
+  public readonly backoffLimit: number;
+  public readonly ttlSecondsAfterFinished: number;
+  public readonly activeDeadlineSeconds?: number;
+  public readonly credentialsSecret: string;
+  public readonly scratchPath: string;
+  public readonly scratchSizeLimit: string;
+  /** `<workflow>-worker-<hash of the pod template>`. */
+  public readonly jobName: string;
+  /** Whether the worker pods pass the restricted Pod Security Standard. */
+  public readonly meetsRestrictedProfile: boolean;
+  public readonly job: k8s.KubeJob;
+
+  constructor(scope: Construct, id: string, props: WorkQueueJobProps) {
+    super(scope, id);
+    this.workflow = props.workflow;
+    const name = dnsLabel('workflow.name', props.workflow.name, 40);
+    const field = (f: string) => `workflows.${name}.${f}`;
+    this.parallelism = positiveInteger(field('parallelism'), props.parallelism ?? 1);
+    this.image = pinnedImage(field('image'), props.image ?? props.workflow.image);
+    this.restartPolicy = oneOf(field('restartPolicy'), props.restartPolicy ?? 'OnFailure', ['OnFailure', 'Never']);
+    this.backoffLimit = nonNegativeInteger(field('backoffLimit'), props.backoffLimit ?? 100);
+    this.ttlSecondsAfterFinished = nonNegativeInteger(field('ttlSecondsAfterFinished'), props.ttlSecondsAfterFinished ?? 86_400);
+    this.activeDeadlineSeconds = props.activeDeadlineSeconds === undefined
+      ? undefined
+      : positiveInteger(field('activeDeadlineSeconds'), props.activeDeadlineSeconds);
+    this.credentialsSecret = dnsLabel(field('credentialsSecret'), props.credentialsSecret ?? 'ard-credentials');
+    this.scratchPath = absolutePath(field('scratch.path'), props.scratch?.path ?? DEFAULT_INTER_DIR);
+    this.scratchSizeLimit = props.scratch?.sizeLimit ?? '20Gi';
+    quantityBytes(field('scratch.sizeLimit'), this.scratchSizeLimit);
+    const env = props.env ?? {};
+    noLiteralCredentials(field('env'), env);
+    for (const reserved of ['REDIS_SERVICE_HOST', 'LOGLEVEL']) {
+      if (reserved in env) throw new ConfigError(`'${field('env')}.${reserved}' is set by the construct; use ${reserved === 'LOGLEVEL' ? "'logLevel'" : "the 'redis' prop"} instead`);
+    }
+
+    const podSecurity: k8s.PodSecurityContext = props.security?.runAsUser !== undefined && props.security.runAsUser !== 0
+      ? restrictedPodSecurityContext(props.security.runAsUser)
+      : { seccompProfile: { type: 'RuntimeDefault' } };
+    const containerSecurity: k8s.SecurityContext = props.security?.runAsUser !== undefined && props.security.runAsUser !== 0
+      ? { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT, readOnlyRootFilesystem: props.security.readOnlyRootFilesystem ?? false }
+      : {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: props.security?.readOnlyRootFilesystem ?? false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      };
+    this.meetsRestrictedProfile = meetsRestricted(podSecurity, containerSecurity);
+
+    const selectorLabels = { [WORKFLOW_LABEL]: name, 'app.kubernetes.io/instance': name };
+    const podLabels = {
+      ...componentLabels('ard-worker', 'worker'),
+      ...selectorLabels,
+      [REDIS_CLIENT_LABEL]: 'true',
+    };
+
+    const redis = props.redis;
+    const template: k8s.PodTemplateSpec = {
+      metadata: { labels: podLabels },
+      spec: {
+        restartPolicy: this.restartPolicy,
+        automountServiceAccountToken: false,
+        // Kubernetes would inject REDIS_* variables for Services in the namespace; we set our own.
+        enableServiceLinks: false,
+        securityContext: podSecurity,
+        imagePullSecrets: props.imagePullSecrets?.map((n) => ({ name: n })),
+        nodeSelector: props.nodeSelector ? { ...props.nodeSelector } : undefined,
+        tolerations: props.tolerations ? [...props.tolerations] : undefined,
+        affinity: props.affinity ?? (props.spreadAcrossNodes ? spreadAcrossNodes(selectorLabels) : undefined),
+        initContainers: [waitForRedis(redis)],
+        containers: [{
+          name: 'worker',
+          image: this.image,
+          imagePullPolicy: 'IfNotPresent',
+          env: [
+            { name: 'REDIS_SERVICE_HOST', value: redis.serviceHost },
+            { name: 'LOGLEVEL', value: props.logLevel ?? 'INFO' },
+            ...Object.entries(env).map(([k, v]) => ({ name: k, value: v })),
+          ],
+          envFrom: [{ secretRef: { name: this.credentialsSecret, optional: props.credentialsOptional ?? false } }],
+          resources: resourceRequirements(props.resources ?? { cpu: '1', memory: '4Gi' }, { 'ephemeral-storage': this.scratchSizeLimit }),
+          securityContext: containerSecurity,
+          volumeMounts: [
+            { name: 'scratch', mountPath: this.scratchPath.replace(/(.)\/+$/, '$1') },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+        }],
+        volumes: [
+          { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(this.scratchSizeLimit) } },
+          { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+        ],
+      },
+    };
+
+    this.jobName = `${name}-worker-${podTemplateHash(template)}`;
+    this.job = new k8s.KubeJob(this, 'job', {
+      metadata: { name: this.jobName, labels: { ...componentLabels('ard-worker', 'worker'), ...selectorLabels } },
+      spec: {
+        parallelism: this.parallelism,
+        // completions unset: the work-queue pattern; the Job succeeds when a worker exits 0
+        // (the queue is empty) and the others have finished.
+        backoffLimit: this.backoffLimit,
+        ttlSecondsAfterFinished: this.ttlSecondsAfterFinished,
+        activeDeadlineSeconds: this.activeDeadlineSeconds,
+        template,
+      },
+    });
+  }
+}
+
+/** First 10 hex digits of the SHA-256 of the pod template: enough to tell templates apart. */
+export function podTemplateHash(template: k8s.PodTemplateSpec): string {
+  return createHash('sha256').update(JSON.stringify(k8s.KubePodTemplate.manifest({ template }))).digest('hex').slice(0, 10);
+}
+
+/** An init container that holds the worker until Redis answers PING. */
+function waitForRedis(redis: RedisQueueStore): k8s.Container {
+  return {
+    name: 'wait-for-redis',
+    image: redis.image,
+    imagePullPolicy: 'IfNotPresent',
+    command: [
+      'sh', '-c',
+      `until [ "$(redis-cli -h ${redis.serviceHost} -p ${redis.port} ping)" = PONG ]; do ` +
+        `echo "waiting for redis at ${redis.serviceHost}:${redis.port}"; sleep 2; done`,
+    ],
+    resources: resourceRequirements({ cpu: '10m', memory: '32Mi' }),
+    securityContext: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT, runAsUser: 999, runAsGroup: 999 },
+  };
+}
+
+function spreadAcrossNodes(labels: Record<string, string>): k8s.Affinity {
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{
+        weight: 100,
+        podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels } },
+      }],
+    },
+  };
+}

@@ -1,0 +1,5 @@
+import { buildApps } from './lib/app';
+
+for (const app of buildApps()) {
+  app.synth();
+}
