@@ -1,0 +1,256 @@
+import { execFile } from 'child_process';
+import { readFile } from 'fs/promises';
+import * as path from 'path';
+import { promisify } from 'util';
+import Redis from 'ioredis';
+import { queueKeys } from '../../lib/queue-keys';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, requeueExpiredArguments } from '../../lib/recovery-defaults';
+import { listDeadLetters, requeueExpired, retryDeadLetters, selectDeadLetters } from '../../queue/recovery';
+import { RedisServer } from '../support/redis-server';
+import { leaseKey, ROOT, s2Items, sleep } from './support';
+
+const Q = 'jobS2';
+const K = queueKeys(Q);
+const SCRIPT_FILE = path.join(ROOT, 'queue', 'lua', 'requeue-expired.lua');
+
+let server: RedisServer;
+let redis: Redis;
+let worker: Redis;
+
+beforeAll(async () => {
+  server = await RedisServer.start();
+  redis = new Redis(server.url);
+  worker = new Redis(server.url);
+}, 20_000);
+
+afterAll(async () => {
+  redis?.disconnect();
+  worker?.disconnect();
+  await server?.stop();
+});
+
+// Each test owns the whole keyspace of the test server. UNLINK of known keys, not FLUSHALL:
+// the same code must be fine against our redis.conf, which disables FLUSHALL.
+beforeEach(async () => {
+  const keys = [K.pending, K.processing, K.attempts, K.unleasedSince, K.deadLetter];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${K.leasePrefix}*`, 'COUNT', 1000);
+    keys.push(...found);
+    cursor = next;
+  } while (cursor !== '0');
+  await redis.unlink(...keys);
+});
+
+/** Everything the script may touch, for "nothing changed" comparisons. */
+async function snapshot() {
+  return {
+    pending: await redis.lrange(K.pending, 0, -1),
+    processing: await redis.lrange(K.processing, 0, -1),
+    attempts: await redis.hgetall(K.attempts),
+    unleasedSince: await redis.hgetall(K.unleasedSince),
+    deadLetter: await redis.lrange(K.deadLetter, 0, -1),
+  };
+}
+
+/** A worker's BRPOPLPUSH, as the real ones do it. */
+const take = () => worker.brpoplpush(K.pending, K.processing, 1);
+const lease = (item: string, secs = 30) => worker.setex(leaseKey(Q, item), secs, 'session');
+const complete = async (item: string) => {
+  await worker.lrem(K.processing, 0, item);
+  await worker.del(leaseKey(Q, item));
+};
+
+const [A, B, C, D] = s2Items(4);
+
+describe('defaults', () => {
+  test('grace period and attempts are within what the issue asks', () => {
+    expect(DEFAULT_GRACE_SECONDS).toBeGreaterThanOrEqual(30);
+    expect(DEFAULT_MAX_ATTEMPTS).toBeGreaterThanOrEqual(3);
+    expect(DEFAULT_MAX_ATTEMPTS).toBeLessThanOrEqual(5);
+  });
+
+  test('arguments are validated with the option name and value', () => {
+    expect(() => requeueExpiredArguments(K, { graceSeconds: -1 })).toThrow("'graceSeconds' must be an integer >= 0, got -1");
+    expect(() => requeueExpiredArguments(K, { maxAttempts: 0 })).toThrow("'maxAttempts' must be an integer >= 1, got 0");
+    expect(requeueExpiredArguments(K, { graceSeconds: 5, maxAttempts: 4, dryRun: true })).toEqual({
+      keys: ['jobS2', 'jobS2:processing', 'jobS2:attempts', 'jobS2:unleased_since', 'jobS2:dead_letter'],
+      args: ['jobS2:leased_by_session:', '5', '4', '1'],
+    });
+  });
+});
+
+describe('requeue-expired.lua', () => {
+  test('an item with a live lease is left alone, and an earlier unleased sighting is forgotten', async () => {
+    await redis.rpush(K.pending, A);
+    await take();
+    expect(await requeueExpired(redis, Q, { graceSeconds: 30 })).toMatchObject({ waiting: 1, leased: 0 });
+    expect(await redis.hexists(K.unleasedSince, A)).toBe(1);
+    await lease(A);
+    const result = await requeueExpired(redis, Q, { graceSeconds: 0 });
+    expect(result).toMatchObject({ requeued: 0, deadLettered: 0, waiting: 0, leased: 1 });
+    expect(await snapshot()).toEqual({ pending: [], processing: [A], attempts: {}, unleasedSince: {}, deadLetter: [] });
+  });
+
+  test('an unleased item waits out the grace period, then goes to the far end of the queue', async () => {
+    await redis.rpush(K.pending, B, C, A); // workers take A first (right end)
+    await take(); // A: its worker dies before (or after) leasing; no lease key now
+    expect(await requeueExpired(redis, Q, { graceSeconds: 1 })).toMatchObject({ requeued: 0, waiting: 1, waitingItems: [A] });
+    const firstSeen = Number(await redis.hget(K.unleasedSince, A));
+    const [seconds] = await redis.time();
+    expect(Math.abs(firstSeen - Number(seconds) * 1000)).toBeLessThan(2000);
+    expect(await requeueExpired(redis, Q, { graceSeconds: 1 })).toMatchObject({ requeued: 0, waiting: 1 });
+    expect(Number(await redis.hget(K.unleasedSince, A))).toBe(firstSeen); // not reset by a later sighting
+    await sleep(1100);
+    expect(await requeueExpired(redis, Q, { graceSeconds: 1 })).toMatchObject({ requeued: 1, waiting: 0, requeuedItems: [A] });
+    // LPUSH: A is now the last item workers will take, behind B and C.
+    expect(await snapshot()).toEqual({ pending: [A, B, C], processing: [], attempts: { [A]: '1' }, unleasedSince: {}, deadLetter: [] });
+    expect(await take()).toBe(C);
+  });
+
+  test('grace 0 requeues at first sight', async () => {
+    await redis.rpush(K.processing, A);
+    expect(await requeueExpired(redis, Q, { graceSeconds: 0 })).toMatchObject({ requeued: 1 });
+    expect(await redis.lrange(K.pending, 0, -1)).toEqual([A]);
+  });
+
+  test('attempts are counted, and the Kth take-back dead-letters the item', async () => {
+    await redis.rpush(K.pending, A, B);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      expect(await take()).toBe(B); // B keeps killing its worker
+      const result = await requeueExpired(redis, Q, { graceSeconds: 0, maxAttempts: 3 });
+      expect(await redis.hget(K.attempts, B)).toBe(String(attempt));
+      if (attempt < 3) {
+        expect(result).toMatchObject({ requeued: 1, deadLettered: 0 });
+        expect(await redis.lrange(K.pending, 0, -1)).toEqual([B, A]);
+        await redis.lmove(K.pending, K.pending, 'LEFT', 'RIGHT'); // back on top, for the next take
+      } else {
+        expect(result).toMatchObject({ requeued: 0, deadLettered: 1, deadLetteredItems: [B] });
+      }
+    }
+    expect(await snapshot()).toEqual({ pending: [A], processing: [], attempts: { [B]: '3' }, unleasedSince: {}, deadLetter: [B] });
+    expect(await listDeadLetters(redis, Q)).toEqual({ total: 1, items: [{ item: B, scene: JSON.parse(B).in_scene, attempts: 3 }] });
+  });
+
+  test('dry run reports what a real run would do and writes nothing, not even first sightings', async () => {
+    await redis.rpush(K.processing, A, B, C, D);
+    await redis.setex(leaseKey(Q, A), 30, 's'); // A leased
+    const [seconds] = await redis.time();
+    const longAgo = String(Number(seconds) * 1000 - 10_000);
+    await redis.hset(K.unleasedSince, B, longAgo, C, longAgo, 'gone-item', longAgo); // B, C past grace
+    await redis.hset(K.attempts, C, '2'); // C's next take-back is its 3rd
+    // D never seen: waiting
+    const before = await snapshot();
+    const result = await requeueExpired(redis, Q, { graceSeconds: 5, maxAttempts: 3, dryRun: true });
+    expect(result).toMatchObject({
+      dryRun: true, requeued: 1, deadLettered: 1, waiting: 1, leased: 1,
+      requeuedItems: [B], deadLetteredItems: [C], waitingItems: [D],
+    });
+    expect(await snapshot()).toEqual(before);
+    // The same state without dry run does exactly what was reported.
+    expect(await requeueExpired(redis, Q, { graceSeconds: 5, maxAttempts: 3 })).toEqual({ ...result, dryRun: false });
+    expect(await snapshot()).toEqual({
+      pending: [B], processing: [A, D], attempts: { [B]: '1', [C]: '3' },
+      unleasedSince: { [D]: expect.any(String) }, deadLetter: [C],
+    });
+  });
+
+  test('duplicate copies of an unleased item are all moved, each copy exactly once', async () => {
+    await redis.rpush(K.processing, A, B, A);
+    expect(await requeueExpired(redis, Q, { graceSeconds: 0 })).toMatchObject({ requeued: 3, requeuedItems: [A, B] });
+    expect((await redis.lrange(K.pending, 0, -1)).sort()).toEqual([A, A, B].sort());
+    expect(await redis.llen(K.processing)).toBe(0);
+    expect(await redis.hget(K.attempts, A)).toBe('1');
+  });
+
+  // Recovery runs atomically between any two of a worker's commands. At every such point,
+  // with the worker alive, the item must end up done exactly once and be nowhere else.
+  describe.each([
+    ['after BRPOPLPUSH, before SETEX (grace covers the gap)', 1, 0],
+    ['after SETEX (leased)', 0, 1],
+    ['after LREM, before DEL', 0, 2],
+    ['after DEL', 0, 3],
+  ])('a worker completing concurrently: recovery %s', (_point, graceSeconds, stepsBefore) => {
+    test('cannot lose or duplicate the item', async () => {
+      await redis.rpush(K.pending, A);
+      const steps = [
+        async () => expect(await take()).toBe(A),
+        () => lease(A),
+        () => worker.lrem(K.processing, 0, A),
+        () => worker.del(leaseKey(Q, A)),
+      ];
+      for (const step of steps.slice(0, stepsBefore + 1)) await step();
+      const result = await requeueExpired(redis, Q, { graceSeconds });
+      expect(result.requeued + result.deadLettered).toBe(0);
+      for (const step of steps.slice(stepsBefore + 1)) await step();
+      for (let i = 0; i < 3; i++) await requeueExpired(redis, Q, { graceSeconds: 0 });
+      expect(await snapshot()).toEqual({ pending: [], processing: [], attempts: {}, unleasedSince: {}, deadLetter: [] });
+    });
+  });
+
+  test('bad arguments fail with the argument named', async () => {
+    const { keys } = requeueExpiredArguments(K);
+    const lua = await readFile(SCRIPT_FILE, 'utf8');
+    await expect(redis.eval(lua, 5, ...keys, K.leasePrefix, 'soon', '3', '0')).rejects.toThrow(
+      "requeue-expired: 'graceSeconds' (ARGV[2]) must be an integer >= 0, got soon",
+    );
+    await expect(redis.eval(lua, 5, ...keys, K.leasePrefix, '1', '0', '0')).rejects.toThrow(
+      "'maxAttempts' (ARGV[3]) must be an integer >= 1, got 0",
+    );
+    await expect(redis.eval(lua, 5, ...keys, K.leasePrefix, '1', '3', 'yes')).rejects.toThrow(
+      "'dryRun' (ARGV[4]) must be 0 or 1, got yes",
+    );
+    await expect(redis.eval(lua, 2, K.pending, K.processing, K.leasePrefix, '1', '3', '0')).rejects.toThrow(
+      'expected 5 keys (pending processing attempts unleasedSince deadLetter), got 2',
+    );
+  });
+
+  test('runs as the CronJob runs it: redis-cli --eval with KEYS , ARGV, printing four integers', async () => {
+    await redis.rpush(K.processing, A, B);
+    await redis.setex(leaseKey(Q, A), 30, 's');
+    const { keys, args } = requeueExpiredArguments(K, { graceSeconds: 0, maxAttempts: 3 });
+    const { stdout } = await promisify(execFile)('redis-cli', ['-p', String(server.port), '--eval', SCRIPT_FILE, ...keys, ',', ...args]);
+    expect(stdout.trim().split('\n')).toEqual(['1', '0', '0', '1']); // requeued, deadLettered, waiting, leased
+    expect(await redis.lrange(K.pending, 0, -1)).toEqual([B]);
+  });
+});
+
+describe('dead letters', () => {
+  test('selecting by exact item or scene ID, reporting selectors that match nothing', () => {
+    const scene = JSON.parse(B).in_scene as string;
+    expect(selectDeadLetters([A, B, 'not json'], [scene, 'not json', A, 'S2B_nothing'])).toEqual({
+      selected: [B, 'not json', A],
+      unmatched: ['S2B_nothing'],
+    });
+  });
+
+  test('listing honours the limit and reports the total', async () => {
+    await redis.rpush(K.deadLetter, A, B, C);
+    await redis.hset(K.attempts, A, '3');
+    expect(await listDeadLetters(redis, Q, { limit: 2 })).toEqual({
+      total: 3,
+      items: [
+        { item: A, scene: JSON.parse(A).in_scene, attempts: 3 },
+        { item: B, scene: JSON.parse(B).in_scene, attempts: 0 },
+      ],
+    });
+    await expect(listDeadLetters(redis, Q, { limit: 0 })).rejects.toThrow("'limit' must be a positive integer, got 0");
+  });
+
+  test('retry moves items back once, resets attempts, never duplicates a queued item; dry run writes nothing', async () => {
+    await redis.rpush(K.deadLetter, A, B, A, C);
+    await redis.hset(K.attempts, A, '3', B, '3', C, '3');
+    await redis.rpush(K.processing, C); // C was re-enqueued meanwhile and is being processed
+    const before = await snapshot();
+    const dry = await retryDeadLetters(redis, Q, [A, B, C, D], { dryRun: true });
+    expect(dry).toEqual({ queue: Q, dryRun: true, retried: [A, B], alreadyQueued: [C], missing: [D] });
+    expect(await snapshot()).toEqual(before);
+
+    expect(await retryDeadLetters(redis, Q, [A, A, C, D])).toEqual({
+      queue: Q, dryRun: false, retried: [A], alreadyQueued: [C], missing: [D],
+    });
+    expect(await snapshot()).toEqual({ pending: [A], processing: [C], attempts: { [B]: '3', [C]: '3' }, unleasedSince: {}, deadLetter: [B] });
+    // Retrying again finds nothing to do: A is no longer a dead letter.
+    expect(await retryDeadLetters(redis, Q, [A])).toMatchObject({ retried: [], missing: [A] });
+  });
+});
