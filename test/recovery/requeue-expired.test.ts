@@ -56,10 +56,6 @@ async function snapshot() {
 /** A worker's BRPOPLPUSH, as the real ones do it. */
 const take = () => worker.brpoplpush(K.pending, K.processing, 1);
 const lease = (item: string, secs = 30) => worker.setex(leaseKey(Q, item), secs, 'session');
-const complete = async (item: string) => {
-  await worker.lrem(K.processing, 0, item);
-  await worker.del(leaseKey(Q, item));
-};
 
 const [A, B, C, D] = s2Items(4);
 
