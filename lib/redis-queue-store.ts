@@ -99,6 +99,8 @@ export class RedisQueueStore extends Construct {
     this.appendFsync = oneOf('redis.appendFsync', props.appendFsync ?? 'always', ['always', 'everysec']);
     this.disabledCommands = props.disabledCommands ?? DEFAULT_DISABLED_COMMANDS;
     const gracePeriod = positiveInteger('redis.terminationGracePeriodSeconds', props.terminationGracePeriodSeconds ?? 60);
+    quantityBytes('redis.storage.' + (this.storage.kind === 'emptyDir' ? 'sizeLimit' : 'size'),
+      this.storage.kind === 'emptyDir' ? this.storage.sizeLimit ?? '1Gi' : this.storage.size);
     if (this.disabledCommands.some((c) => c.toUpperCase() === 'PING')) {
       throw new ConfigError("'redis.disabledCommands' must not contain PING: the probes and the workers' init container need it");
     }

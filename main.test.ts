@@ -1,0 +1,10 @@
+import { ENVIRONMENTS } from './lib/environments';
+import { synthEnvironment } from './test/support/manifests';
+
+// One snapshot per environment: any change to what `kubectl apply -f dist/<env>/` would
+// apply shows up in review. Update deliberately with `npx jest -u main.test.ts`, never in CI.
+describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('environment %s', (_name, environment) => {
+  test('synthesizes the same manifests as the snapshot', () => {
+    expect(synthEnvironment(environment).objects).toMatchSnapshot();
+  });
+});

@@ -1,0 +1,39 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { buildApps } from '../../lib/app';
+
+const DIST = path.join(__dirname, '../../dist');
+
+/** Every file below `dir`, as relative path → content. */
+function readTree(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath ?? (entry as any).path, entry.name);
+    files[path.relative(dir, file)] = readFileSync(file, 'utf8');
+  }
+  return files;
+}
+
+// The committed dist/ is what reviewers read and `kubectl apply` applies: it must be exactly
+// what the code synthesizes. On failure: run `npm run synth` and commit dist/.
+test('committed dist/ equals a fresh synth', () => {
+  const fresh = mkdtempSync(path.join(tmpdir(), 'ard-dist-'));
+  try {
+    for (const app of buildApps(fresh)) app.synth();
+    const committed = readTree(DIST);
+    const synthesized = readTree(fresh);
+    expect(Object.keys(committed).sort()).toEqual(Object.keys(synthesized).sort());
+    for (const file of Object.keys(synthesized)) {
+      expect({ file, content: committed[file] }).toEqual({ file, content: synthesized[file] });
+    }
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+  }
+});
+
+test('each environment has its own folder', () => {
+  expect(readdirSync(DIST).sort()).toEqual(['dev', 'prod']);
+  expect(readdirSync(path.join(DIST, 'prod'))).toEqual(['ard-workqueue.k8s.yaml']);
+});

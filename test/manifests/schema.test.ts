@@ -1,0 +1,29 @@
+import { ENVIRONMENTS } from '../../lib/environments';
+import { synthEnvironment } from '../support/manifests';
+import { validateManifest } from '../support/schema';
+
+describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('environment %s', (_name, environment) => {
+  const { objects } = synthEnvironment(environment);
+  test.each(objects.map((o) => [`${o.kind} ${o.metadata.name}`, o] as const))('%s is valid against the Kubernetes 1.27 schema', (_id, object) => {
+    expect(() => validateManifest(object)).not.toThrow();
+  });
+});
+
+describe('the schema check', () => {
+  const { objects } = synthEnvironment(ENVIRONMENTS[0]);
+  const job = objects.find((o) => o.kind === 'Job')!;
+
+  test('rejects a wrongly typed field', () => {
+    const broken = { ...job, spec: { ...job.spec, parallelism: 'ten' } };
+    expect(() => validateManifest(broken)).toThrow('data/spec/parallelism must be integer');
+  });
+
+  test('rejects a missing required field', () => {
+    const broken = { ...job, spec: { ...job.spec, template: { ...job.spec.template, spec: { ...job.spec.template.spec, containers: undefined } } } };
+    expect(() => validateManifest(broken)).toThrow("data/spec/template/spec must have required property containers");
+  });
+
+  test('rejects an unknown kind', () => {
+    expect(() => validateManifest({ ...job, kind: 'WorkQueue' })).toThrow('no schema for batch/v1 WorkQueue');
+  });
+});

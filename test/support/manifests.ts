@@ -1,0 +1,38 @@
+import { readFileSync } from 'fs';
+import { Chart, Testing } from 'cdk8s';
+import { parseAllDocuments } from 'yaml';
+import { CHART_ID } from '../../lib/app';
+import { EnvironmentConfig } from '../../lib/environments';
+import { WorkQueueChart } from '../../lib/work-queue-chart';
+
+/** A synthesized Kubernetes object, as plain data. */
+export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
+
+/** Synthesizes one environment in memory (no files written). */
+export function synthEnvironment(environment: EnvironmentConfig): { chart: WorkQueueChart; objects: Manifest[] } {
+  const chart = new WorkQueueChart(Testing.app(), CHART_ID, environment);
+  return { chart, objects: Testing.synth(chart) as Manifest[] };
+}
+
+/** Synthesizes whatever a test built inside `build(chart)`. */
+export function synthChart(build: (chart: Chart) => void): Manifest[] {
+  const chart = new Chart(Testing.app(), 'test', { namespace: 'test' });
+  build(chart);
+  return Testing.synth(chart) as Manifest[];
+}
+
+export function ofKind(objects: readonly Manifest[], kind: string): Manifest[] {
+  return objects.filter((o) => o.kind === kind);
+}
+
+/** The one object of `kind` (and `name`, when given); fails loudly when there is not exactly one. */
+export function onlyOfKind(objects: readonly Manifest[], kind: string, name?: string): Manifest {
+  const found = ofKind(objects, kind).filter((o) => name === undefined || o.metadata.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` named ${name}` : ''}, found ${found.length}`);
+  return found[0];
+}
+
+/** Every document of a multi-document YAML file. */
+export function readManifests(file: string): Manifest[] {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON() as Manifest).filter(Boolean);
+}
