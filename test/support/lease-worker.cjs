@@ -33,10 +33,15 @@ const leaseKey = (item) => `${queue}:leased_by_session:${crypto.createHash('sha2
 const session = crypto.randomUUID();
 
 // A worker that loses Redis crashes (the pod restarts it); it does not queue commands forever.
-const redis = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null });
+// lazyConnect + connect(): without an offline queue, commands sent before the connection is
+// ready would fail at once, so connect first (and crash if Redis is not there).
+const redis = new Redis(process.env.REDIS_URL, {
+  maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null, lazyConnect: true,
+});
 redis.on('error', () => {});
 
 async function main() {
+  await redis.connect();
   let taken = 0;
   while ((await redis.llen(queue)) + (await redis.llen(processingKey)) > 0) {
     const item = await redis.brpoplpush(queue, processingKey, timeoutSecs);
