@@ -6,7 +6,6 @@ import { Manifest } from './manifests';
  */
 export function validateManifest(object: Manifest): void {
   const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : [undefined, object.apiVersion];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const models = require(`kubernetes-models/${group ? `${group}/` : ''}${version}`);
   const Model = models[object.kind];
   if (!Model) throw new Error(`no schema for ${object.apiVersion} ${object.kind}`);
