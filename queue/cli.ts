@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+/**
+ * Entry point of the queue tool: `npm run queue -- <subcommand> [options]`.
+ *
+ * Only argument dispatch, exit codes and the stale-build check live here; each subcommand is a
+ * module under queue/ with its logic unit-tested separately. Subcommand modules are loaded on
+ * demand, so `status` does not pay for loading `enqueue`.
+ */
+import { readdirSync, statSync } from 'fs';
+import * as path from 'path';
+import type { CliContext, Subcommand } from './context';
+import { CliError, EXIT, UsageError } from './errors';
+
+/** The subcommands, by name. Adding one (e.g. `requeue-expired`) is one line here. */
+export const SUBCOMMANDS: Readonly<Record<string, () => Subcommand>> = {
+  enqueue: () => require('./enqueue').enqueueCommand,
+  status: () => require('./status').statusCommand,
+};
+
+function topLevelHelp(): string {
+  const rows = Object.entries(SUBCOMMANDS).map(([name, load]) => `  ${name.padEnd(16)} ${load().summary}`);
+  return `Usage: npm run queue -- <subcommand> [options]
+
+Subcommands:
+${rows.join('\n')}
+
+Run 'npm run queue -- <subcommand> --help' for a subcommand's options.
+Redis: --redis-url URL, else $REDIS_URL, else redis://127.0.0.1:6379
+(for the cluster's Redis: kubectl port-forward -n ard svc/redis-master 6379:6379).
+Exit codes: 0 success, 2 bad usage or invalid input, 1 runtime failure.
+`;
+}
+
+/** Runs one command line; resolves to the exit code. Never throws. */
+export async function main(argv: readonly string[], ctx: CliContext): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    ctx.stdout.write(topLevelHelp());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const load = Object.prototype.hasOwnProperty.call(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
+  try {
+    if (!load) throw new UsageError(`unknown subcommand '${name}'; subcommands: ${Object.keys(SUBCOMMANDS).join(', ')}`);
+    return await load().run(args, ctx);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      ctx.stderr.write(`error: ${err.message}\n(see: npm run queue -- ${load ? `${name} ` : ''}--help)\n`);
+      return EXIT.usage;
+    }
+    const message = err instanceof CliError ? err.message : `${(err as Error).message ?? err}`;
+    ctx.stderr.write(`error: ${message}\n`);
+    if (!(err instanceof CliError) && ctx.env.DEBUG) ctx.stderr.write(`${(err as Error).stack}\n`);
+    return EXIT.failure;
+  }
+}
+
+/**
+ * When running compiled JS from build/, refuses to run code older than its sources (a few
+ * stat calls), since `npm run queue` does not compile: a stale build would silently run old
+ * rules. Returns the message, or `undefined` when the build is fresh or this is not a build.
+ */
+export function staleBuildMessage(compiledFile: string): string | undefined {
+  const buildQueueDir = path.dirname(compiledFile);
+  const buildDir = path.dirname(buildQueueDir);
+  if (path.basename(buildDir) !== 'build') return undefined;
+  const root = path.dirname(buildDir);
+  const built = statSync(compiledFile).mtimeMs;
+  const sources = [
+    ...listFiles(path.join(root, 'queue'), (f) => f.endsWith('.ts') && !f.endsWith('.test.ts')),
+    ...listFiles(path.join(root, 'queue', 'lua'), () => true),
+    path.join(root, 'lib', 'workflows.ts'),
+    path.join(root, 'lib', 'queue-keys.ts'),
+  ];
+  const newer = sources.find((file) => {
+    try {
+      return statSync(file).mtimeMs > built;
+    } catch {
+      return false; // a source removed since the build does not matter here
+    }
+  });
+  return newer ? `the compiled queue tool in build/ is older than ${path.relative(root, newer)}; run \`npm run build\`` : undefined;
+}
+
+function listFiles(dir: string, keep: (name: string) => boolean): string[] {
+  try {
+    return readdirSync(dir).filter(keep).map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+if (require.main === module) {
+  const stale = staleBuildMessage(__filename);
+  if (stale) {
+    process.stderr.write(`error: ${stale}\n`);
+    process.exitCode = EXIT.failure;
+  } else {
+    void main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
+      process.exitCode = code;
+    });
+  }
+}

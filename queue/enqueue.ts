@@ -1,0 +1,262 @@
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { finished } from 'stream/promises';
+import { queueKeys } from '../lib/queue-keys';
+import type { WorkflowDefinition } from '../lib/workflows';
+import { parseCommandArgs, resolveRedisUrl, resolveTarget, stringFlag, Target, workflowHelp } from './args';
+import type { CliContext, Subcommand } from './context';
+import { CliError, EXIT, UsageError } from './errors';
+import { FieldFlag, FIELD_FLAGS, ItemTemplate, itemFields, sceneProblem } from './items';
+import { PROGRESS_MIN_TOTAL, ProgressBar } from './progress';
+import { DedupeMode, newRunId, PushCounts, pushScenes, snapshotQueuedScenes } from './push';
+import { withRedis } from './redis';
+import { argumentScenes, readSceneFile, readSceneLines, SceneLine } from './scene-lines';
+import { formatValidationFailure, validateScenes } from './validate';
+
+const OPTIONS = {
+  file: { type: 'string', short: 'f' },
+  workflow: { type: 'string', short: 'w' },
+  queue: { type: 'string', short: 'q' },
+  'inter-dir': { type: 'string' },
+  's3-bucket': { type: 'string' },
+  's3-dir': { type: 'string' },
+  'no-dedupe': { type: 'boolean' },
+  force: { type: 'boolean' },
+  'redis-url': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Where the scene IDs come from. */
+export type SceneInput = { readonly kind: 'arguments'; readonly scenes: readonly string[] } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stdin' };
+
+/** A parsed, checked `enqueue` command line. */
+export interface EnqueueRequest {
+  readonly target: Target;
+  readonly template: ItemTemplate;
+  readonly input: SceneInput;
+  readonly mode: DedupeMode;
+  readonly dryRun: boolean;
+  readonly json: boolean;
+  readonly redisUrl: string;
+}
+
+/** Parses and checks `enqueue` arguments without touching Redis or the input. */
+export function parseEnqueueArgs(args: readonly string[], ctx: Pick<CliContext, 'env' | 'stdin'>): EnqueueRequest | 'help' {
+  const { values, positionals } = parseCommandArgs('enqueue', args, OPTIONS, true);
+  if (values.help) return 'help';
+  const target = resolveTarget(stringFlag(values, 'workflow'), stringFlag(values, 'queue'));
+  const flags: Partial<Record<FieldFlag, string>> = {};
+  for (const flag of Object.keys(FIELD_FLAGS) as FieldFlag[]) {
+    const value = values[flag];
+    if (value !== undefined) flags[flag] = value as string;
+  }
+  const template = new ItemTemplate(itemFields(target.workflow, flags));
+  if (values['no-dedupe'] && values.force) throw new UsageError('--no-dedupe and --force cannot be combined');
+  const mode: DedupeMode = values['no-dedupe'] ? 'none' : values.force ? 'force' : 'dedupe';
+  const file = values.file as string | undefined;
+  if (file !== undefined && positionals.length > 0) {
+    throw new UsageError('give scene IDs either as arguments or with --file, not both');
+  }
+  let input: SceneInput;
+  if (file === '-') input = { kind: 'stdin' };
+  else if (file !== undefined) {
+    if (file === '') throw new UsageError('--file must not be empty; use --file - for stdin');
+    input = { kind: 'file', path: file };
+  } else if (positionals.length > 0) input = { kind: 'arguments', scenes: positionals };
+  else if (!ctx.stdin.isTTY) input = { kind: 'stdin' };
+  else throw new UsageError('no scene IDs: give them as arguments, with --file PATH, or on stdin (--file -)');
+  return {
+    target,
+    template,
+    input,
+    mode,
+    dryRun: values['dry-run'] === true,
+    json: values.json === true,
+    redisUrl: resolveRedisUrl(stringFlag(values, 'redis-url'), ctx.env),
+  };
+}
+
+/** The outcome of one enqueue run, as printed by `--json`. */
+export interface EnqueueSummary {
+  readonly queue: string;
+  readonly workflow: string;
+  readonly dryRun: boolean;
+  readonly dedupe: DedupeMode;
+  /** Valid scene IDs read (repeats included). */
+  readonly scenes: number;
+  readonly pushed: number;
+  readonly skipped: number;
+  readonly skippedDuplicateInInput: number;
+  readonly skippedEnqueuedBefore: number;
+  readonly skippedPendingOrProcessing: number;
+  readonly runId: string;
+  readonly seconds: number;
+}
+
+export function makeSummary(request: EnqueueRequest, scenes: number, counts: PushCounts, runId: string, ms: number): EnqueueSummary {
+  return {
+    queue: request.target.queue,
+    workflow: request.target.workflow.name,
+    dryRun: request.dryRun,
+    dedupe: request.mode,
+    scenes,
+    pushed: counts.pushed,
+    skipped: counts.duplicateInInput + counts.enqueuedBefore + counts.pendingOrProcessing,
+    skippedDuplicateInInput: counts.duplicateInInput,
+    skippedEnqueuedBefore: counts.enqueuedBefore,
+    skippedPendingOrProcessing: counts.pendingOrProcessing,
+    runId,
+    seconds: Math.round(ms) / 1000,
+  };
+}
+
+const n = (x: number): string => x.toLocaleString('en-US');
+
+/** The one-paragraph human summary, e.g. `jobS2 (s2): pushed 3 items; skipped 1 (1 enqueued by an earlier run)`. */
+export function formatSummary(s: EnqueueSummary): string {
+  const reasons = [
+    s.skippedEnqueuedBefore > 0 ? `${n(s.skippedEnqueuedBefore)} enqueued by an earlier run (use --force to push them again)` : '',
+    s.skippedPendingOrProcessing > 0 ? `${n(s.skippedPendingOrProcessing)} pending or processing right now` : '',
+    s.skippedDuplicateInInput > 0 ? `${n(s.skippedDuplicateInInput)} repeated in the input` : '',
+  ].filter((r) => r !== '');
+  const verb = s.dryRun ? 'would push' : 'pushed';
+  const skipped = s.skipped > 0 ? `; ${s.dryRun ? 'would skip' : 'skipped'} ${n(s.skipped)}: ${reasons.join(', ')}` : '';
+  const dedupe = s.dedupe === 'none' ? ', no dedupe check' : s.dedupe === 'force' ? ', --force' : '';
+  return `${s.dryRun ? 'dry run, nothing pushed: ' : ''}${s.queue} (${s.workflow}): ${verb} ${n(s.pushed)} item${s.pushed === 1 ? '' : 's'}${skipped} (${n(s.scenes)} scene ID${s.scenes === 1 ? "" : "s"} read${dedupe}, ${s.seconds.toFixed(1)} s)`;
+}
+
+/** Re-validates in the push pass: a file edited between the two passes must not push bad items. */
+async function* revalidated(lines: AsyncIterable<SceneLine[]>, workflow: WorkflowDefinition, source: string): AsyncGenerator<SceneLine[]> {
+  for await (const chunk of lines) {
+    for (const { line, scene } of chunk) {
+      const problem = sceneProblem(workflow, scene);
+      if (problem) throw new CliError(`${source} changed while being enqueued (line ${line}: ${problem}); batches before it were pushed, re-run once it is fixed (dedupe skips them)`);
+    }
+    yield chunk;
+  }
+}
+
+async function run(args: readonly string[], ctx: CliContext): Promise<number> {
+  const parsed = parseEnqueueArgs(args, ctx);
+  if (parsed === 'help') {
+    ctx.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  const request = parsed;
+  const { workflow, queue } = request.target;
+  const started = Date.now();
+  let spoolDir: string | undefined;
+  try {
+    // Pass 1: validate everything (spooling stdin, which cannot be read twice); push nothing yet.
+    let source: string;
+    let lines: () => AsyncIterable<SceneLine[]>;
+    let report;
+    if (request.input.kind === 'arguments') {
+      const scenes = request.input.scenes;
+      source = 'arguments';
+      lines = () => argumentScenes(scenes);
+      report = await validateScenes(lines(), workflow, undefined, 'argument');
+    } else if (request.input.kind === 'file') {
+      const file = request.input.path;
+      source = file;
+      checkReadable(file);
+      lines = () => readSceneFile(file);
+      report = await validateScenes(lines(), workflow);
+    } else {
+      source = 'stdin';
+      spoolDir = mkdtempSync(path.join(tmpdir(), 'ard-enqueue-'));
+      const spoolFile = path.join(spoolDir, 'scenes.txt');
+      const spool = createWriteStream(spoolFile);
+      report = await validateScenes(readSceneLines(ctx.stdin), workflow, spool);
+      spool.end();
+      await finished(spool);
+      lines = () => readSceneFile(spoolFile);
+    }
+    if (report.invalid > 0) throw new UsageError(formatValidationFailure(report, source, workflow));
+
+    // Pass 2: dedupe and push, batch by batch.
+    const runId = newRunId();
+    const counts =
+      report.valid === 0
+        ? { pushed: 0, duplicateInInput: 0, enqueuedBefore: 0, pendingOrProcessing: 0 }
+        : await withRedis(request.redisUrl, async (redis) => {
+            const keys = queueKeys(queue);
+            const queued = request.mode === 'force' ? await snapshotQueuedScenes(redis, keys) : undefined;
+            const bar = new ProgressBar(ctx.stderr, report.valid, ctx.stderr.isTTY === true && report.valid >= PROGRESS_MIN_TOTAL);
+            const result = await pushScenes(revalidated(lines(), workflow, source), {
+              redis,
+              keys,
+              template: request.template,
+              mode: request.mode,
+              runId,
+              dryRun: request.dryRun,
+              queued,
+              onProgress: (done) => bar.update(done),
+            });
+            bar.finish(report.valid);
+            return result;
+          });
+    const summary = makeSummary(request, report.valid, counts, runId, Date.now() - started);
+    ctx.stdout.write(request.json ? JSON.stringify(summary) + '\n' : formatSummary(summary) + '\n');
+    return EXIT.ok;
+  } finally {
+    if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
+  }
+}
+
+function checkReadable(file: string): void {
+  try {
+    if (!statSync(file).isFile()) throw new UsageError(`--file '${file}' is not a regular file`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`--file '${file}' cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+const HELP = `Usage: npm run queue -- enqueue [SCENE…] [--file PATH|-] [options]
+
+Validates scene IDs and pushes one JSON work item per scene onto a workflow's Redis queue,
+e.g. {"in_scene":"S2A_MSIL2A_20190812T235741_N0213_R030_T56LRR_20190813T014708","inter_dir":"/data/intermediate/"}
+
+Input: scene IDs as arguments, or one per line from --file PATH or stdin (--file -, or piped).
+Blank lines and lines starting with # are skipped; surrounding whitespace is trimmed. The whole
+input is validated first: if any line is invalid, the first 20 are reported, nothing is pushed,
+and the exit code is 2.
+
+Options:
+  -f, --file PATH|-      read scene IDs from PATH, or from stdin with -
+  -w, --workflow NAME    workflow whose queue, scene-ID rule and item fields apply (default s2)
+  -q, --queue NAME       queue name (default: the workflow's); alone, selects the workflow owning it
+      --inter-dir DIR    item field inter_dir: absolute path ending in '/' (default /data/intermediate/)
+      --s3-bucket B      item field s3_bucket (only for workflows that accept it)
+      --s3-dir D         item field s3_dir (only for workflows that accept it)
+      --force            push scenes even if enqueued by an earlier run (e.g. to reprocess them),
+                         but never a second copy of an item that is pending or processing now
+      --no-dedupe        skip the dedupe check, for speed: you vouch the scenes are new and the
+                         input has no repeats; scenes are still recorded, so later runs dedupe
+      --dry-run          validate and report what would be pushed and skipped; push nothing
+      --redis-url URL    default $REDIS_URL, else redis://127.0.0.1:6379 (a password in the URL works)
+      --json             print one JSON summary object on stdout
+  -h, --help             show this help
+
+Dedupe: every scene pushed is recorded in the hash <queue>:enqueued (scene ID -> run id). A
+scene recorded there is not pushed again, whether its item is still queued, being processed or
+already done: re-running a campaign's file, or re-running after an interrupted run, pushes only
+what is missing. Repeats within the input are pushed once. Each batch of scenes is recorded
+and pushed atomically. The summary counts skipped scenes by reason.
+
+Workflows:
+${workflowHelp()}
+
+Exit codes: 0 done, 2 bad usage or invalid input (nothing pushed), 1 runtime failure (e.g. Redis unreachable).
+`;
+
+/** `enqueue`: validate scene IDs and push their work items. */
+export const enqueueCommand: Subcommand = {
+  summary: 'validate scene IDs and push their work items, deduplicated',
+  help: HELP,
+  run,
+};

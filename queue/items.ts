@@ -1,0 +1,92 @@
+import type { WorkflowDefinition } from '../lib/workflows';
+import { UsageError } from './errors';
+
+/** Enqueue flags that set an item field, and the field (worker keyword argument) each sets. */
+export const FIELD_FLAGS = { 'inter-dir': 'inter_dir', 's3-bucket': 's3_bucket', 's3-dir': 's3_dir' } as const;
+export type FieldFlag = keyof typeof FIELD_FLAGS;
+
+/** S3 bucket naming rule (3-63 lowercase letters, digits, dots, hyphens). */
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * The fields every item of this run carries besides `in_scene`: the workflow's defaults
+ * overridden by flags, in the workflow's `itemFields` order. A flag whose field the workflow's
+ * function does not accept is refused: the worker would crash on the unknown keyword argument.
+ */
+export function itemFields(workflow: WorkflowDefinition, flags: Partial<Record<FieldFlag, string>>): Array<[string, string]> {
+  const values: Record<string, string> = { ...workflow.itemDefaults };
+  for (const [flag, value] of Object.entries(flags) as Array<[FieldFlag, string | undefined]>) {
+    if (value === undefined) continue;
+    const field = FIELD_FLAGS[flag];
+    if (!workflow.itemFields.includes(field)) {
+      throw new UsageError(
+        `--${flag} sets '${field}', which workflow '${workflow.name}' does not accept; its item fields are: ${workflow.itemFields.join(', ')}`,
+      );
+    }
+    values[field] = checkFieldValue(flag, value);
+  }
+  for (const field of Object.keys(values)) {
+    if (!workflow.itemFields.includes(field)) {
+      throw new Error(`workflow '${workflow.name}' has a default for '${field}', which is not one of its itemFields`);
+    }
+  }
+  return workflow.itemFields.filter((f) => values[f] !== undefined).map((f) => [f, values[f]]);
+}
+
+function checkFieldValue(flag: FieldFlag, value: string): string {
+  if (value === '' || CONTROL.test(value)) throw new UsageError(`--${flag} must be a non-empty string without control characters, got ${JSON.stringify(value)}`);
+  if (flag === 'inter-dir' && !(value.startsWith('/') && value.endsWith('/'))) {
+    // Workers build paths by string concatenation, as their default '/tmp/data/intermediate/' shows.
+    throw new UsageError(`--inter-dir must be an absolute directory path ending in '/', e.g. /data/intermediate/, got '${value}'`);
+  }
+  if (flag === 's3-bucket' && !S3_BUCKET.test(value)) {
+    throw new UsageError(`--s3-bucket must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-'), got '${value}'`);
+  }
+  return value;
+}
+
+/**
+ * Builds the items of one run. An item is compact JSON with `in_scene` first, then the run's
+ * fields: `{"in_scene":"S2A_…","inter_dir":"/data/intermediate/"}`. Identical scenes give
+ * byte-identical items, which the lease keys (sha224 of the item bytes) rely on.
+ */
+export class ItemTemplate {
+  /** The item's bytes before the scene ID (including its opening quote). */
+  readonly prefix: string;
+  /** The item's bytes after the scene ID (from its closing quote). */
+  readonly suffix: string;
+
+  constructor(readonly fields: ReadonlyArray<readonly [string, string]>) {
+    this.prefix = '{"in_scene":"';
+    this.suffix = '"' + fields.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') + '}';
+  }
+
+  /** The item of `scene`, which must be JSON-safe (see sceneProblem). */
+  item(scene: string): string {
+    return this.prefix + scene + this.suffix;
+  }
+}
+
+/** Longest input line echoed back in an error message. */
+const SHOWN_CHARS = 80;
+
+/** `'value'` for messages, cut short when long. */
+export function quoteForMessage(value: string): string {
+  return JSON.stringify(value.length > SHOWN_CHARS ? value.slice(0, SHOWN_CHARS) + '…' : value).replace(/^"|"$/g, "'");
+}
+
+/**
+ * Why `scene` is not a valid `in_scene` for `workflow`, or `undefined` when it is. The reason
+ * is short; the rule's full description is shown once after the list of bad lines.
+ */
+export function sceneProblem(workflow: WorkflowDefinition, scene: string): string | undefined {
+  if (workflow.sceneId.pattern.test(scene)) {
+    // Items are built by concatenation (fast, and the same in Lua); only JSON-safe IDs may pass.
+    return JSON.stringify(scene) === `"${scene}"` ? undefined : `${quoteForMessage(scene)} contains characters that need escaping in JSON`;
+  }
+  if (/\s/.test(scene)) return `${quoteForMessage(scene)} contains whitespace; give one scene ID per line`;
+  if (scene.startsWith('{')) return `${quoteForMessage(scene)} looks like a JSON item; give bare scene IDs, the tool builds the items`;
+  return `${quoteForMessage(scene)} is not a valid ${workflow.name} scene ID`;
+}

@@ -1,0 +1,52 @@
+import Redis from 'ioredis';
+import { redactUrl } from './args';
+import { CliError } from './errors';
+
+/** How long to wait for the TCP connection and the first reply before giving up. */
+export const CONNECT_TIMEOUT_MS = 3_000;
+
+/** The hint every "cannot reach Redis" message ends with. */
+export const PORT_FORWARD_HINT = 'is Redis running there? For the cluster\'s Redis run: kubectl port-forward -n ard svc/redis-master 6379:6379';
+
+/**
+ * Connects to Redis and fails fast: one attempt, a short connect timeout, no reconnects and
+ * no offline queue, so an unreachable server is an error within seconds, never a hang.
+ * A password in the URL (`redis://:secret@host:6379`) is passed on by ioredis.
+ */
+export async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    // Reads of a million-item list must not be cut short; the connect timeout covers hangs at start.
+    commandTimeout: undefined,
+  });
+  // Errors surface through the rejected commands; without a listener ioredis also logs them.
+  // The event carries the cause (ECONNREFUSED, ETIMEDOUT…), the rejection only "Connection is closed".
+  let cause: Error | undefined;
+  redis.on('error', (err: Error) => {
+    cause ??= err;
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    throw new CliError(`cannot connect to Redis at ${redactUrl(url)}: ${(cause ?? (err as Error)).message}; ${PORT_FORWARD_HINT}`);
+  }
+  return redis;
+}
+
+/** Runs `fn` with a connection that is closed on every path, success or failure. */
+export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = await connectRedis(url);
+  try {
+    return await fn(redis);
+  } finally {
+    // QUIT waits for replies still in flight; disconnect() is the fallback when the link is gone.
+    await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
+    redis.disconnect();
+  }
+}
