@@ -84,6 +84,7 @@ export class FakeJob {
       const { code } = await worker.exited;
       if (code === 0 || this.stopped || !this.restartEnv) return;
       await sleep(this.restartDelayMs);
+      if (this.stopped) return;
     }
   }
 
