@@ -1,0 +1,117 @@
+/**
+ * Benchmark of `npm run queue -- enqueue` against the original deployment's mass insertion
+ * (`redis-cli --pipe` of one RPUSH per item), on 1,000,000 Sentinel-2 scenes and a fresh local
+ * redis-server. Run with `npm run bench`; prints a Markdown table for the README.
+ *
+ * Targets (issue 3): with dedupe ≤ 3× redis-cli wall time, --no-dedupe ≤ 1.6×, peak RSS
+ * ≤ 256 MiB, `status` < 0.3 s.
+ */
+import { spawn, spawnSync } from 'child_process';
+import { createWriteStream, mkdirSync, openSync, closeSync } from 'fs';
+import * as path from 'path';
+import { once } from 'events';
+import Redis from 'ioredis';
+import { ItemTemplate, itemFields } from '../queue/items';
+import { SENTINEL_2 } from '../lib/workflows';
+import { RedisServer } from '../test/support/redis-server';
+
+const COUNT = Number(process.env.BENCH_COUNT ?? 1_000_000);
+const root = path.resolve(__dirname, '..');
+const dir = path.join(root, '.bench');
+
+/** The i-th of COUNT distinct valid Sentinel-2 product names. */
+export function sceneId(i: number): string {
+  const orbit = String((i % 143) + 1).padStart(3, '0');
+  const zone = String((Math.floor(i / 143) % 60) + 1).padStart(2, '0');
+  const day = String((Math.floor(i / 8580) % 28) + 1).padStart(2, '0');
+  const seconds = Math.floor(i / 240_240); // 143 orbits × 60 zones × 28 days
+  const time = `${String(Math.floor(seconds / 3600) % 24).padStart(2, '0')}${String(Math.floor(seconds / 60) % 60).padStart(2, '0')}${String(seconds % 60).padStart(2, '0')}`;
+  return `S2${'ABC'[i % 3]}_MSIL2A_201908${day}T${time}_N0213_R${orbit}_T${zone}LRR_20190813T014708`;
+}
+
+async function writeLines(file: string, line: (i: number) => string): Promise<void> {
+  const out = createWriteStream(file);
+  let buffer = '';
+  for (let i = 0; i < COUNT; i++) {
+    buffer += line(i);
+    if (buffer.length > 1 << 20) {
+      if (!out.write(buffer)) await once(out, 'drain');
+      buffer = '';
+    }
+  }
+  out.end(buffer);
+  await once(out, 'finish');
+}
+
+/** Wall time in seconds and peak RSS (KiB, of the largest process in the tree, from GNU time) of a command. */
+async function measure(cmd: string, args: string[], stdinFile?: string): Promise<{ seconds: number; rssKiB: number; stdout: string }> {
+  const stdin = stdinFile ? openSync(stdinFile, 'r') : 'ignore';
+  const started = process.hrtime.bigint();
+  const child = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', cmd, ...args], { cwd: root, stdio: [stdin, 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const [code] = await once(child, 'exit');
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (typeof stdin === 'number') closeSync(stdin);
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`);
+  const rssKiB = Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? NaN);
+  return { seconds, rssKiB, stdout };
+}
+
+async function main(): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const scenes = path.join(dir, 'scenes.txt');
+  const resp = path.join(dir, 'rpush.resp');
+  const template = new ItemTemplate(itemFields(SENTINEL_2, {}));
+  const rpush = (item: string): string => `*3\r\n$5\r\nRPUSH\r\n$5\r\njobS2\r\n$${Buffer.byteLength(item)}\r\n${item}\r\n`;
+  await writeLines(scenes, (i) => sceneId(i) + '\n');
+  await writeLines(resp, (i) => rpush(template.item(sceneId(i))));
+  const server = await RedisServer.start();
+  const redis = new Redis(server.url);
+  const rows: string[][] = [];
+  try {
+    const check = async (label: string): Promise<void> => {
+      const length = await redis.llen('jobS2');
+      if (length !== COUNT) throw new Error(`${label}: list length ${length}, expected ${COUNT}`);
+    };
+    await redis.flushall();
+    const baseline = await measure('redis-cli', ['-p', String(server.port), '--pipe'], resp);
+    await check('redis-cli --pipe');
+    rows.push(['redis-cli --pipe (1 RPUSH per item, no validation, no dedupe)', baseline.seconds.toFixed(2), '1.00', (baseline.rssKiB / 1024).toFixed(0), '']);
+    const distinct = await redis.lrange('jobS2', 0, -1).then((items) => new Set(items).size);
+    if (distinct !== COUNT) throw new Error(`generated scene IDs are not distinct: ${distinct}`);
+
+    const enqueue = async (label: string, extra: string[], target: number, flush = true): Promise<void> => {
+      if (flush) await redis.flushall();
+      const r = await measure('npm', ['run', '-s', 'queue', '--', 'enqueue', '--file', scenes, '--redis-url', server.url, ...extra]);
+      await check(label);
+      const ratio = r.seconds / baseline.seconds;
+      rows.push([label, r.seconds.toFixed(2), ratio.toFixed(2), (r.rssKiB / 1024).toFixed(0), target > 0 ? `≤ ${target}× ${ratio <= target ? 'met' : 'MISSED'}` : '']);
+      process.stderr.write(`${label}: ${r.stdout}`);
+    };
+    await enqueue('npm run queue -- enqueue --file F (validate + dedupe)', [], 3);
+    await enqueue('same file again (re-run: adds nothing)', [], 0, false);
+    await enqueue('npm run queue -- enqueue --file F --no-dedupe', ['--no-dedupe'], 1.6);
+
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) times.push((await measure('npm', ['run', '-s', 'queue', '--', 'status', '--redis-url', server.url])).seconds);
+    times.sort((a, b) => a - b);
+    const median = (times[4] + times[5]) / 2;
+    rows.push(['npm run queue -- status (median of 10, 1M pending)', median.toFixed(3), '', '', `< 0.3 s ${median < 0.3 ? 'met' : 'MISSED'}`]);
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+  const cpu = spawnSync('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2; nproc"], { encoding: 'utf8' }).stdout.trim().replace(/\n/, ', cores: ');
+  process.stdout.write(`\n${COUNT.toLocaleString('en-US')} Sentinel-2 scenes, redis-server ${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/)?.[1]}, Node ${process.version}, CPU:${cpu}\n\n`);
+  process.stdout.write('| run | wall s | × redis-cli | peak RSS MiB | target |\n|---|---:|---:|---:|---|\n');
+  for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
+  process.stdout.write('\nPeak RSS is the largest process of the run (GNU time %M), i.e. our node process, not npm.\n');
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+  process.exitCode = 1;
+});
