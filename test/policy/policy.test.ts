@@ -231,8 +231,13 @@ const FIXTURES: readonly BadFixture[] = [
     mutate: (o) => { podSpecOf(redis(o)).securityContext.fsGroup = 1000; recoveryContainer(o).securityContext.runAsUser = 1001; },
     expected: [
       'StatefulSet/redis: fsGroup must be 999, got 1000',
-      `${R} container "requeue-expired": runAsUser must be 999 for redis:7.2.7-bookworm, got 1001`,
+      `${R} container "requeue-expired": runAsUser must be 999 (the redis user of the official image), got 1001`,
     ],
+  },
+  {
+    rule: 'redis-user', breaks: 'Redis on another image and uid',
+    mutate: (o) => { redisContainer(o).image = 'bitnami/redis:7.2.4'; podSpecOf(redis(o)).securityContext.runAsUser = 1001; },
+    expected: ['StatefulSet/redis container "redis": runAsUser must be 999 (the redis user of the official image), got 1001'],
   },
   // image-pinned
   {

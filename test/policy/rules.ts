@@ -305,7 +305,7 @@ export function isRedisImage(image: string): boolean {
 
 const redisUser: Rule = {
   id: 'redis-user',
-  description: `Containers of the official Redis image run as its redis user (${REDIS_UID}), and Redis pods have fsGroup ${REDIS_UID} so the data volume is theirs.`,
+  description: `Containers of Redis pods and of the official Redis image run as its redis user (${REDIS_UID}), and Redis pods have fsGroup ${REDIS_UID} so the data volume is theirs.`,
   check: (objects) => podSpecs(objects).flatMap((pod) => {
     const out: Violation[] = [];
     const podSc: Manifest = pod.spec.securityContext ?? {};
@@ -314,8 +314,9 @@ const redisUser: Rule = {
     }
     for (const { container: c } of containersOf(pod.spec)) {
       const uid = c.securityContext?.runAsUser ?? podSc.runAsUser;
-      if (isRedisImage(String(c.image)) && uid !== REDIS_UID) {
-        out.push({ rule: 'redis-user', kind: pod.kind, name: pod.name, container: c.name, message: `runAsUser must be ${REDIS_UID} for ${c.image}, got ${uid}` });
+      // A Redis pod with another image still writes the PVC that fsGroup 999 owns.
+      if ((isRedisPod(pod) || isRedisImage(String(c.image))) && uid !== REDIS_UID) {
+        out.push({ rule: 'redis-user', kind: pod.kind, name: pod.name, container: c.name, message: `runAsUser must be ${REDIS_UID} (the redis user of the official image), got ${uid}` });
       }
     }
     return out;
