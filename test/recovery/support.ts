@@ -66,6 +66,8 @@ export function startWorker(env: Record<string, string>): WorkerProcess {
  */
 export class FakeJob {
   readonly workers: WorkerProcess[] = [];
+  /** The latest worker of each slot. */
+  readonly current: WorkerProcess[] = [];
   private readonly slots: Promise<void>[];
   private stopped = false;
 
@@ -81,6 +83,7 @@ export class FakeJob {
     for (let first = true; ; first = false) {
       const worker = startWorker(first || !this.restartEnv ? env : this.restartEnv(slot));
       this.workers.push(worker);
+      this.current[slot] = worker;
       const { code } = await worker.exited;
       if (code === 0 || this.stopped || !this.restartEnv) return;
       await sleep(this.restartDelayMs);
