@@ -15,10 +15,14 @@ import { CliError, EXIT, UsageError } from './errors';
 export const SUBCOMMANDS: Readonly<Record<string, () => Subcommand>> = {
   enqueue: () => require('./enqueue').enqueueCommand,
   status: () => require('./status').statusCommand,
+  'requeue-expired': () => require('./requeue-expired').requeueExpiredCommand,
+  'dead-letters': () => require('./dead-letters').deadLettersCommand,
+  'retry-dead-letters': () => require('./dead-letters').retryDeadLettersCommand,
 };
 
 function topLevelHelp(): string {
-  const rows = Object.entries(SUBCOMMANDS).map(([name, load]) => `  ${name.padEnd(16)} ${load().summary}`);
+  const width = Math.max(...Object.keys(SUBCOMMANDS).map((name) => name.length));
+  const rows = Object.entries(SUBCOMMANDS).map(([name, load]) => `  ${name.padEnd(width)}  ${load().summary}`);
   return `Usage: npm run queue -- <subcommand> [options]
 
 Subcommands:
@@ -70,6 +74,7 @@ export function staleBuildMessage(compiledFile: string): string | undefined {
     ...listFiles(path.join(root, 'queue', 'lua'), () => true),
     path.join(root, 'lib', 'workflows.ts'),
     path.join(root, 'lib', 'queue-keys.ts'),
+    path.join(root, 'lib', 'recovery-defaults.ts'),
   ];
   const newer = sources.find((file) => {
     try {
