@@ -125,7 +125,7 @@ export function formatSummary(s: EnqueueSummary): string {
   const verb = s.dryRun ? 'would push' : 'pushed';
   const skipped = s.skipped > 0 ? `; ${s.dryRun ? 'would skip' : 'skipped'} ${n(s.skipped)}: ${reasons.join(', ')}` : '';
   const dedupe = s.dedupe === 'none' ? ', no dedupe check' : s.dedupe === 'force' ? ', --force' : '';
-  return `${s.dryRun ? 'dry run, nothing pushed: ' : ''}${s.queue} (${s.workflow}): ${verb} ${n(s.pushed)} item${s.pushed === 1 ? '' : 's'}${skipped} (${n(s.scenes)} scene ID${s.scenes === 1 ? "" : "s"} read${dedupe}, ${s.seconds.toFixed(1)} s)`;
+  return `${s.dryRun ? 'dry run, nothing pushed: ' : ''}${s.queue} (${s.workflow}): ${verb} ${n(s.pushed)} item${s.pushed === 1 ? '' : 's'}${skipped} (${n(s.scenes)} scene ID${s.scenes === 1 ? '' : 's'} read${dedupe}, ${s.seconds.toFixed(1)} s)`;
 }
 
 /** Re-validates in the push pass: a file edited between the two passes must not push bad items. */

@@ -74,7 +74,9 @@ const SHOWN_CHARS = 80;
 
 /** `'value'` for messages, cut short when long. */
 export function quoteForMessage(value: string): string {
-  return JSON.stringify(value.length > SHOWN_CHARS ? value.slice(0, SHOWN_CHARS) + '…' : value).replace(/^"|"$/g, "'");
+  const shown = value.length > SHOWN_CHARS ? value.slice(0, SHOWN_CHARS) + '…' : value;
+  // Control characters are shown escaped (\t, \u0000) so a message stays on one line.
+  return `'${shown.replace(new RegExp(CONTROL.source, 'g'), (c) => JSON.stringify(c).slice(1, -1))}'`;
 }
 
 /**

@@ -1,0 +1,241 @@
+/**
+ * Integration tests of the compiled queue tool (`node build/queue/cli.js`, built by `npm test`)
+ * against a real redis-server on a free port, with the lease-protocol test worker.
+ */
+import { spawn } from 'child_process';
+import { createHash } from 'crypto';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import Redis from 'ioredis';
+import { freePort, RedisServer } from '../support/redis-server';
+
+const ROOT = path.resolve(__dirname, '../..');
+const CLI = path.join(ROOT, 'build/queue/cli.js');
+const WORKER = path.join(ROOT, 'test/support/lease-worker.cjs');
+const TMP = mkdtempSync(path.join(tmpdir(), 'ard-queue-test-'));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function run(cmd: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+const cli = (args: string[], options?: { input?: string; env?: Record<string, string> }): Promise<Run> => run('node', [CLI, ...args], options);
+
+/** The i-th of many distinct valid Sentinel-2 scene IDs. */
+function scene(i: number): string {
+  const orbit = String((i % 143) + 1).padStart(3, '0');
+  const seconds = Math.floor(i / 143);
+  const hhmmss = [3600, 60, 1].map((d) => String(Math.floor(seconds / d) % 60).padStart(2, '0')).join('');
+  return `S2B_MSIL1C_20200101T${hhmmss}_N0213_R${orbit}_T32TQM_20200101T120000`;
+}
+
+function sceneFile(name: string, lines: string[]): string {
+  const file = path.join(TMP, name);
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+const item = (s: string): string => `{"in_scene":"${s}","inter_dir":"/data/intermediate/"}`;
+
+/** Every key with its type and full content, to compare the whole database before/after. */
+async function dumpAll(redis: Redis): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const key of (await redis.keys('*')).sort()) {
+    const type = await redis.type(key);
+    out[key] = type === 'list' ? await redis.lrange(key, 0, -1) : type === 'hash' ? await redis.hgetall(key) : type === 'string' ? await redis.get(key) : type;
+  }
+  return out;
+}
+
+let server: RedisServer;
+let redis: Redis;
+
+beforeAll(async () => {
+  server = await RedisServer.start();
+  redis = new Redis(server.url);
+});
+
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+beforeEach(async () => {
+  await redis.flushall();
+});
+
+test('enqueue, drain with a lease-protocol worker until empty, then a re-run adds nothing', async () => {
+  const scenes = Array.from({ length: 40 }, (_, i) => scene(i));
+  const file = sceneFile('drain.txt', ['# campaign', '', ...scenes.map((s) => `  ${s}  `), scenes[0]]);
+  const first = await cli(['enqueue', '--file', file, '--redis-url', server.url, '--json']);
+  expect(first.stderr).toBe('');
+  expect(first.code).toBe(0);
+  expect(JSON.parse(first.stdout)).toMatchObject({ queue: 'jobS2', workflow: 's2', scenes: 41, pushed: 40, skipped: 1, skippedDuplicateInInput: 1, skippedEnqueuedBefore: 0 });
+  expect((await redis.lrange('jobS2', 0, -1)).sort()).toEqual(scenes.map(item).sort());
+
+  const worker = await run('node', [WORKER], { env: { REDIS_URL: server.url, QUEUE: 'jobS2', TIMEOUT_SECS: '1' } });
+  expect(worker.code).toBe(0);
+  const done = worker.stdout.split('\n').filter((l) => l.startsWith('DONE ')).map((l) => l.slice(5));
+  expect(done.sort()).toEqual(scenes.map(item).sort());
+  expect(await redis.llen('jobS2')).toBe(0);
+  expect(await redis.llen('jobS2:processing')).toBe(0);
+
+  // Completed scenes have left the lists; the dedupe record still keeps them from being queued again.
+  // A repeat of a scene recorded by an earlier run counts as 'enqueued by an earlier run'.
+  const again = await cli(['enqueue', '--file', file, '--redis-url', server.url]);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toMatch(/^jobS2 \(s2\): pushed 0 items; skipped 41: 41 enqueued by an earlier run \(use --force to push them again\) \(41 scene IDs read, [\d.]+ s\)\n$/);
+  expect(await redis.llen('jobS2')).toBe(0);
+
+  // --force pushes them again, once each.
+  const forced = await cli(['enqueue', '--file', file, '--force', '--redis-url', server.url, '--json']);
+  expect(JSON.parse(forced.stdout)).toMatchObject({ pushed: 40, skippedDuplicateInInput: 1, skippedPendingOrProcessing: 0 });
+  // ... but never a second copy of an item that is pending.
+  const forcedAgain = await cli(['enqueue', scenes[0], '--force', '--redis-url', server.url, '--json']);
+  expect(JSON.parse(forcedAgain.stdout)).toMatchObject({ pushed: 0, skippedPendingOrProcessing: 1 });
+  expect(await redis.llen('jobS2')).toBe(40);
+}, 30_000);
+
+test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every scene queued exactly once', async () => {
+  const count = 300_000;
+  const scenes = Array.from({ length: count }, (_, i) => scene(i));
+  const file = sceneFile('big.txt', scenes);
+  const child = spawn('node', [CLI, 'enqueue', '--file', file, '--redis-url', server.url], { cwd: ROOT, stdio: 'ignore' });
+  let running = true;
+  const exited = new Promise((resolve) => child.on('exit', resolve)).finally(() => (running = false));
+  // Kill once the first batches have landed, well before the end.
+  for (let length = 0; length === 0 && running; length = await redis.llen('jobS2')) await new Promise((r) => setTimeout(r, 2));
+  expect(running).toBe(true);
+  child.kill('SIGKILL');
+  await exited;
+  const partial = await redis.llen('jobS2');
+  expect(partial).toBeGreaterThan(0);
+  expect(partial).toBeLessThan(count);
+  // Whole batches only: everything recorded was pushed, and nothing else.
+  expect(await redis.hlen('jobS2:enqueued')).toBe(partial);
+
+  const rerun = await cli(['enqueue', '--file', file, '--redis-url', server.url, '--json']);
+  expect(rerun.code).toBe(0);
+  expect(JSON.parse(rerun.stdout)).toMatchObject({ pushed: count - partial, skippedEnqueuedBefore: partial });
+  const items = await redis.lrange('jobS2', 0, -1);
+  expect(items.length).toBe(count);
+  expect(new Set(items).size).toBe(count);
+}, 30_000);
+
+test('a refused file changes nothing and reports the bad lines', async () => {
+  await redis.rpush('jobS2', item(scene(1)));
+  await redis.hset('jobS2:enqueued', scene(1), 'earlier');
+  const before = await dumpAll(redis);
+  const lines = [scene(2), 'S2A_MSIL2A_20190812T235741_N0213_R000_T56LRR_20190813T014708', scene(3), ...Array.from({ length: 21 }, (_, i) => `junk ${i}`)];
+  const file = sceneFile('bad.txt', lines);
+  const result = await cli(['enqueue', '--file', file, '--redis-url', server.url]);
+  expect(result.code).toBe(2);
+  expect(result.stdout).toBe('');
+  const stderr = result.stderr.split('\n');
+  expect(stderr[0]).toBe(`error: ${file}: 22 invalid lines; nothing was pushed`);
+  expect(stderr[1]).toBe("  line 2: 'S2A_MSIL2A_20190812T235741_N0213_R000_T56LRR_20190813T014708' is not a valid s2 scene ID");
+  expect(stderr[2]).toBe("  line 4: 'junk 0' contains whitespace; give one scene ID per line");
+  expect(stderr[21]).toBe('  … and 2 more');
+  expect(stderr[22]).toMatch(/^scene IDs of workflow s2 must be a Sentinel-2 product name/);
+  expect(await dumpAll(redis)).toEqual(before);
+});
+
+test('stdin input, flags setting item fields, password in the URL', async () => {
+  // Password set after start: RedisServer waits for an unauthenticated PING to answer PONG.
+  const secured = await RedisServer.start();
+  try {
+    const admin = new Redis(secured.url);
+    await admin.config('SET', 'requirepass', 's3cret');
+    admin.disconnect();
+    const url = `redis://:s3cret@127.0.0.1:${secured.port}`;
+    const result = await cli(['enqueue', '--queue', 'jobLS', '--s3-bucket', 'ard-out', '--s3-dir', 'ls/', '--redis-url', url], {
+      input: '# landsat\r\nLC08_L2SP_123032_20200101_20200113_02_T1\r\n',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const client = new Redis(url);
+    expect(await client.lrange('jobLS', 0, -1)).toEqual([
+      '{"in_scene":"LC08_L2SP_123032_20200101_20200113_02_T1","s3_bucket":"ard-out","s3_dir":"ls/","inter_dir":"/data/intermediate/"}',
+    ]);
+    client.disconnect();
+    const wrong = await cli(['status', '--redis-url', `redis://:wrong@127.0.0.1:${secured.port}`]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(`cannot connect to Redis at redis://:***@127.0.0.1:${secured.port}`);
+  } finally {
+    await secured.stop();
+  }
+});
+
+test('--dry-run reports without writing', async () => {
+  await redis.hset('jobS2:enqueued', scene(1), 'earlier');
+  const before = await dumpAll(redis);
+  const result = await cli(['enqueue', scene(1), scene(2), scene(2), '--dry-run', '--json', '--redis-url', server.url]);
+  expect(result.code).toBe(0);
+  expect(JSON.parse(result.stdout)).toMatchObject({ dryRun: true, pushed: 1, skippedEnqueuedBefore: 1, skippedDuplicateInInput: 1 });
+  expect(await dumpAll(redis)).toEqual(before);
+});
+
+test('an unreachable Redis fails within 10 s with exit 1 and says what to do', async () => {
+  const port = await freePort();
+  const result = await cli(['enqueue', scene(1)], { env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+  expect(result.code).toBe(1);
+  expect(result.ms).toBeLessThan(10_000);
+  expect(result.stderr).toBe(
+    `error: cannot connect to Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; is Redis running there? ` +
+      "For the cluster's Redis run: kubectl port-forward -n ard svc/redis-master 6379:6379\n",
+  );
+});
+
+test('status counts pending, processing, live vs expired leases, dead letters', async () => {
+  await redis.rpush('jobS2', item(scene(1)), item(scene(2)));
+  const processing = [item(scene(3)), item(scene(4)), item(scene(5))];
+  await redis.rpush('jobS2:processing', ...processing);
+  const lease = (i: string): string => `jobS2:leased_by_session:${createHash('sha224').update(i).digest('hex')}`;
+  await redis.setex(lease(processing[0]), 1800, 'session-a');
+  await redis.setex(lease(processing[2]), 1800, 'session-b');
+  await redis.rpush('jobS2:dead_letter', item(scene(6)));
+  await redis.hset('jobS2:enqueued', scene(1), 'r', scene(2), 'r');
+
+  const one = await cli(['status', '--workflow', 's2', '--json', '--redis-url', server.url]);
+  expect(one.code).toBe(0);
+  expect(JSON.parse(one.stdout)).toEqual({ queue: 'jobS2', workflow: 's2', pending: 2, processing: 3, leased: 2, expired: 1, deadLettered: 1, enqueued: 2 });
+
+  const all = await cli(['status', '--json', '--redis-url', server.url]);
+  expect(JSON.parse(all.stdout).map((s: { queue: string; pending: number }) => [s.queue, s.pending])).toEqual([['jobS2', 2], ['jobLS', 0], ['jobS1', 0]]);
+
+  const table = await cli(['status', '--queue', 'jobS2', '--redis-url', server.url]);
+  expect(table.stdout).toBe(
+    'queue  workflow  pending  processing  leased  expired  deadLettered  enqueued\n' +
+      'jobS2  s2              2           3       2        1             1         2\n',
+  );
+});
+
+test('usage errors exit 2 and point to --help; --help exits 0', async () => {
+  const unknown = await cli(['enqueue', '--queue', 'jobX', scene(1)]);
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toBe(
+    "error: no workflow owns queue 'jobX' (known queues: jobS2 (s2), jobLS (ls), jobS1 (s1)); add --workflow NAME to choose its scene-ID rule and item fields\n" +
+      '(see: npm run queue -- enqueue --help)\n',
+  );
+  expect((await cli(['frobnicate'])).code).toBe(2);
+  const help = await cli(['status', '--help']);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/^Usage: npm run queue -- status/);
+});
