@@ -50,8 +50,8 @@ async function measure(cmd: string, args: string[], stdinFile?: string): Promise
   const child = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', cmd, ...args], { cwd: root, stdio: [stdin, 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
   const [code] = await once(child, 'exit');
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (typeof stdin === 'number') closeSync(stdin);

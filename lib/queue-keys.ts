@@ -12,7 +12,12 @@ export interface QueueKeys {
   readonly processing: string;
   /** Prefix of `SETEX <prefix><sha224-hex of item> <lease_secs> <session>` lease keys. */
   readonly leasePrefix: string;
-  /** Set of every scene ID ever enqueued: the dedupe record that survives completion. */
+  /**
+   * Record of every scene ID ever enqueued: the dedupe record that survives completion.
+   * A hash scene ID → id of the enqueue run that recorded it (written by queue/lua/enqueue.lua
+   * together with the push of the item, so the run id tells repeats within one run from scenes
+   * of earlier runs). Workers never read it.
+   */
   readonly enqueued: string;
   /** Hash item → times recovery took the item back from a dead worker. */
   readonly attempts: string;
