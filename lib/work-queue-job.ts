@@ -176,21 +176,11 @@ export class WorkQueueJob extends Construct {
     quantityBytes(field('scratch.sizeLimit'), this.scratchSizeLimit);
     const env = props.env ?? {};
     noLiteralCredentials(field('env'), env);
-    for (const reserved of ['REDIS_SERVICE_HOST', 'LOGLEVEL']) {
-      if (reserved in env) throw new ConfigError(`'${field('env')}.${reserved}' is set by the construct; use ${reserved === 'LOGLEVEL' ? "'logLevel'" : "the 'redis' prop"} instead`);
+    for (const [reserved, instead] of Object.entries(RESERVED_ENV)) {
+      if (reserved in env) throw new ConfigError(`'${field('env')}.${reserved}' is set by the construct; use ${instead} instead`);
     }
 
-    const podSecurity: k8s.PodSecurityContext = props.security?.runAsUser !== undefined && props.security.runAsUser !== 0
-      ? restrictedPodSecurityContext(props.security.runAsUser)
-      : { seccompProfile: { type: 'RuntimeDefault' } };
-    const containerSecurity: k8s.SecurityContext = props.security?.runAsUser !== undefined && props.security.runAsUser !== 0
-      ? { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT, readOnlyRootFilesystem: props.security.readOnlyRootFilesystem ?? false }
-      : {
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: props.security?.readOnlyRootFilesystem ?? false,
-        capabilities: { drop: ['ALL'] },
-        seccompProfile: { type: 'RuntimeDefault' },
-      };
+    const { pod: podSecurity, container: containerSecurity } = workerSecurity(props.security ?? {});
     this.meetsRestrictedProfile = meetsRestricted(podSecurity, containerSecurity);
 
     const selectorLabels = { [WORKFLOW_LABEL]: name, 'app.kubernetes.io/instance': name };
@@ -252,6 +242,32 @@ export class WorkQueueJob extends Construct {
       },
     });
   }
+}
+
+/** Env vars the construct sets itself, and the prop that sets each. */
+const RESERVED_ENV: Record<string, string> = { REDIS_SERVICE_HOST: "the 'redis' prop", LOGLEVEL: "'logLevel'" };
+
+/**
+ * The restricted profile for an image that can run as a non-root `runAsUser`; otherwise
+ * everything of it that a root image can still run with.
+ */
+function workerSecurity(security: WorkerSecurityProps): { pod: k8s.PodSecurityContext; container: k8s.SecurityContext } {
+  const readOnlyRootFilesystem = security.readOnlyRootFilesystem ?? false;
+  if (security.runAsUser !== undefined && security.runAsUser !== 0) {
+    return {
+      pod: restrictedPodSecurityContext(security.runAsUser),
+      container: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT, readOnlyRootFilesystem },
+    };
+  }
+  return {
+    pod: { seccompProfile: { type: 'RuntimeDefault' } },
+    container: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+  };
 }
 
 /** First 10 hex digits of the SHA-256 of the pod template: enough to tell templates apart. */
