@@ -14,11 +14,18 @@ export interface QueueKeys {
   readonly leasePrefix: string;
   /**
    * Record of every scene ID ever enqueued: the dedupe record that survives completion.
-   * A hash scene ID → id of the enqueue run that recorded it (written by queue/lua/enqueue.lua
-   * together with the push of the item, so the run id tells repeats within one run from scenes
-   * of earlier runs). Workers never read it.
+   * A string: the concatenation of one 16-byte digest per recorded scene (MurmurHash3_x86_128,
+   * see queue/digest.ts), appended by queue/lua/enqueue.lua together with the push of the
+   * batch's items. A scene pushed again with `--force` is appended again, so STRLEN / 16 counts
+   * recordings, not distinct scenes. Workers never read it.
    */
   readonly enqueued: string;
+  /**
+   * `SET NX PX` lock naming the enqueue run (its run id) allowed to write to the queue: runs
+   * check membership against the record as loaded at their start, so two at once would miss
+   * each other's scenes. Refreshed by every batch; a crashed run's lock expires (queue/lock.ts).
+   */
+  readonly enqueueLock: string;
   /** Hash item → times recovery took the item back from a dead worker. */
   readonly attempts: string;
   /** Hash item → Redis time (ms) recovery first saw the item in processing without a lease. */
@@ -33,6 +40,7 @@ export function queueKeys(queue: string): QueueKeys {
     processing: `${queue}:processing`,
     leasePrefix: `${queue}:leased_by_session:`,
     enqueued: `${queue}:enqueued`,
+    enqueueLock: `${queue}:enqueue_lock`,
     attempts: `${queue}:attempts`,
     unleasedSince: `${queue}:unleased_since`,
     deadLetter: `${queue}:dead_letter`,

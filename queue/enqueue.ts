@@ -9,9 +9,11 @@ import type { CliContext, Subcommand } from './context';
 import { CliError, EXIT, UsageError } from './errors';
 import { FieldFlag, FIELD_FLAGS, ItemTemplate, itemFields, sceneProblem } from './items';
 import { PROGRESS_MIN_TOTAL, ProgressBar } from './progress';
-import { DedupeMode, newRunId, PushCounts, pushScenes, snapshotQueuedScenes } from './push';
+import { DIGEST_BYTES, DigestTable } from './digest';
+import { EnqueueLock, lockTtlMs } from './lock';
+import { DedupeMode, loadRecord, newRunId, PushCounts, pushScenes, recordLength, snapshotQueuedScenes } from './push';
 import { withRedis } from './redis';
-import { argumentScenes, readSceneFile, readSceneLines, SceneLine } from './scene-lines';
+import { argumentScenes, ChunkChecksums, readSceneFile, readSceneLines, SceneLine } from './scene-lines';
 import { formatValidationFailure, validateScenes } from './validate';
 
 const OPTIONS = {
@@ -128,12 +130,27 @@ export function formatSummary(s: EnqueueSummary): string {
   return `${s.dryRun ? 'dry run, nothing pushed: ' : ''}${s.queue} (${s.workflow}): ${verb} ${n(s.pushed)} item${s.pushed === 1 ? '' : 's'}${skipped} (${n(s.scenes)} scene ID${s.scenes === 1 ? '' : 's'} read${dedupe}, ${s.seconds.toFixed(1)} s)`;
 }
 
-/** Re-validates in the push pass: a file edited between the two passes must not push bad items. */
+/** The message of a file edited between the two passes. */
+function changedWhileEnqueued(source: string, detail = ''): CliError {
+  return new CliError(`${source} changed while being enqueued${detail}; batches before the change were pushed, re-run once it is final (dedupe skips them)`);
+}
+
+/**
+ * The push pass over a file: each chunk is checked against the validation pass's checksums
+ * before any of its lines is used, so a file edited in between cannot push unvalidated lines.
+ */
+async function* unchangedLines(file: string, checksums: ChunkChecksums): AsyncGenerator<SceneLine[]> {
+  const changed = (): CliError => changedWhileEnqueued(file);
+  yield* readSceneFile(file, { encoding: checksums.ascii ? 'latin1' : 'utf8', onChunk: (chunk) => checksums.verify(chunk, changed) });
+  checksums.verifyComplete(changed);
+}
+
+/** Re-validates in the push pass (Node without zlib.crc32): a file edited between the two passes must not push bad items. */
 async function* revalidated(lines: AsyncIterable<SceneLine[]>, workflow: WorkflowDefinition, source: string): AsyncGenerator<SceneLine[]> {
   for await (const chunk of lines) {
     for (const { line, scene } of chunk) {
       const problem = sceneProblem(workflow, scene);
-      if (problem) throw new CliError(`${source} changed while being enqueued (line ${line}: ${problem}); batches before it were pushed, re-run once it is fixed (dedupe skips them)`);
+      if (problem) throw changedWhileEnqueued(source, ` (line ${line}: ${problem})`);
     }
     yield chunk;
   }
@@ -163,8 +180,15 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
       const file = request.input.path;
       source = file;
       checkReadable(file);
-      lines = () => readSceneFile(file);
-      report = await validateScenes(lines(), workflow);
+      if (ChunkChecksums.available) {
+        // The push pass checks the file is unchanged chunk by chunk instead of validating again.
+        const checksums = new ChunkChecksums();
+        report = await validateScenes(readSceneFile(file, { onChunk: (chunk) => checksums.record(chunk) }), workflow);
+        lines = () => unchangedLines(file, checksums);
+      } else {
+        report = await validateScenes(readSceneFile(file), workflow);
+        lines = () => revalidated(readSceneFile(file), workflow, source);
+      }
     } else {
       source = 'stdin';
       spoolDir = mkdtempSync(path.join(tmpdir(), 'ard-enqueue-'));
@@ -173,7 +197,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
       report = await validateScenes(readSceneLines(ctx.stdin), workflow, spool);
       spool.end();
       await finished(spool);
-      lines = () => readSceneFile(spoolFile);
+      lines = () => readSceneFile(spoolFile, { encoding: 'latin1' }); // our own file of valid (ASCII) scene IDs
     }
     if (report.invalid > 0) throw new UsageError(formatValidationFailure(report, source, workflow));
 
@@ -184,20 +208,37 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
         ? { pushed: 0, duplicateInInput: 0, enqueuedBefore: 0, pendingOrProcessing: 0 }
         : await withRedis(request.redisUrl, async (redis) => {
             const keys = queueKeys(queue);
-            const queued = request.mode === 'force' ? await snapshotQueuedScenes(redis, keys) : undefined;
-            const bar = new ProgressBar(ctx.stderr, report.valid, ctx.stderr.isTTY === true && report.valid >= PROGRESS_MIN_TOTAL);
-            const result = await pushScenes(revalidated(lines(), workflow, source), {
-              redis,
-              keys,
-              template: request.template,
-              mode: request.mode,
-              runId,
-              dryRun: request.dryRun,
-              queued,
-              onProgress: (done) => bar.update(done),
-            });
-            bar.finish(report.valid);
-            return result;
+            // A dry run only reads; a real run holds the queue's enqueue lock from before it
+            // reads the record until its last batch, and releases it on every path.
+            const lock = request.dryRun ? undefined : await EnqueueLock.acquire(redis, queue, keys, runId, lockTtlMs(ctx.env));
+            try {
+              let table: DigestTable | undefined;
+              if (request.mode === 'dedupe') {
+                const length = await recordLength(redis, keys);
+                table = new DigestTable(report.valid + length / DIGEST_BYTES);
+                await loadRecord(redis, keys, length, table);
+              } else if (request.mode === 'force') {
+                table = await snapshotQueuedScenes(redis, keys, new DigestTable(report.valid));
+              } else if (!request.dryRun) {
+                await recordLength(redis, keys); // refuse a record of another format before appending to it
+              }
+              const bar = new ProgressBar(ctx.stderr, report.valid, ctx.stderr.isTTY === true && report.valid >= PROGRESS_MIN_TOTAL);
+              const result = await pushScenes(lines(), {
+                redis,
+                keys,
+                template: request.template,
+                mode: request.mode,
+                runId,
+                table,
+                lock,
+                dryRun: request.dryRun,
+                onProgress: (done) => bar.update(done),
+              });
+              bar.finish(report.valid);
+              return result;
+            } finally {
+              await lock?.release();
+            }
           });
     const summary = makeSummary(request, report.valid, counts, runId, Date.now() - started);
     ctx.stdout.write(request.json ? JSON.stringify(summary) + '\n' : formatSummary(summary) + '\n');

@@ -69,6 +69,9 @@ export class ItemTemplate {
   }
 }
 
+/** Printable ASCII except '"' and '\\': needs no JSON escaping and is one byte per character. */
+const ITEM_SAFE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** Longest input line echoed back in an error message. */
 const SHOWN_CHARS = 80;
 
@@ -85,8 +88,9 @@ export function quoteForMessage(value: string): string {
  */
 export function sceneProblem(workflow: WorkflowDefinition, scene: string): string | undefined {
   if (workflow.sceneId.pattern.test(scene)) {
-    // Items are built by concatenation (fast, and the same in Lua); only JSON-safe IDs may pass.
-    return JSON.stringify(scene) === `"${scene}"` ? undefined : `${quoteForMessage(scene)} contains characters that need escaping in JSON`;
+    // Items are built by concatenation, their RESP length counted as one byte per character, and
+    // digests hash char codes as bytes: only printable ASCII without '"' and '\\' may pass.
+    return ITEM_SAFE.test(scene) ? undefined : `${quoteForMessage(scene)} contains characters that need escaping in JSON or are not printable ASCII`;
   }
   if (/\s/.test(scene)) return `${quoteForMessage(scene)} contains whitespace; give one scene ID per line`;
   if (scene.startsWith('{')) return `${quoteForMessage(scene)} looks like a JSON item; give bare scene IDs, the tool builds the items`;

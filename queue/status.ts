@@ -5,6 +5,7 @@ import { WORKFLOWS } from '../lib/workflows';
 import { parseCommandArgs, resolveRedisUrl, resolveTarget, stringFlag, Target, workflowHelp } from './args';
 import type { CliContext, Subcommand } from './context';
 import { EXIT } from './errors';
+import { DIGEST_BYTES } from './digest';
 import { withRedis } from './redis';
 
 /** The state of one queue, as printed by `status --json`. */
@@ -20,7 +21,7 @@ export interface QueueStatus {
   /** Processing items without a lease: their worker died; recovery will requeue them. */
   readonly expired: number;
   readonly deadLettered: number;
-  /** Scenes ever enqueued (size of `Q:enqueued`). */
+  /** Scenes recorded in `Q:enqueued` (its length / 16), re-recordings by `enqueue --force` included. */
   readonly enqueued: number;
 }
 
@@ -47,10 +48,12 @@ export function makeStatus(target: Target, raw: { pending: number; processing: n
 /** Reads the status of one queue: a handful of round trips, whatever the queue's length. */
 export async function readStatus(redis: Redis, target: Target): Promise<QueueStatus> {
   const keys = queueKeys(target.queue);
-  const results = await redis.multi().llen(keys.pending).lrange(keys.processing, 0, -1).llen(keys.deadLetter).hlen(keys.enqueued).exec();
-  const failed = results?.find(([err]) => err);
+  const results = await redis.multi().llen(keys.pending).lrange(keys.processing, 0, -1).llen(keys.deadLetter).strlen(keys.enqueued).exec();
+  const failed = results?.slice(0, 3).find(([err]) => err);
   if (!results || failed) throw failed?.[0] ?? new Error('MULTI/EXEC was aborted');
-  const [pending, processingItems, deadLettered, enqueued] = results.map(([, value]) => value) as [number, string[], number, number];
+  const [pending, processingItems, deadLettered, recordBytes] = results.map(([, value]) => value) as [number, string[], number, number];
+  // The record is a string of 16-byte digests; a hash left by an older version counts its fields.
+  const enqueued = results[3][0] ? await redis.hlen(keys.enqueued) : Math.floor(recordBytes / DIGEST_BYTES);
   // EXISTS counts a key once per argument: identical items share one lease, and both are leased.
   const leased = processingItems.length > 0 ? await redis.exists(...processingItems.map((item) => leaseKey(keys.leasePrefix, item))) : 0;
   return makeStatus(target, { pending, processing: processingItems.length, leased, deadLettered, enqueued });
@@ -98,7 +101,8 @@ Shows, per queue (every known workflow's queue unless --workflow or --queue is g
   leased        processing items whose worker lease is live
   expired       processing items whose lease has expired (their worker died)
   deadLettered  items set aside after failing too often
-  enqueued      scenes ever enqueued (the dedupe record)
+  enqueued      scenes recorded in the dedupe record <queue>:enqueued; a scene pushed again
+                with enqueue --force is recorded (and counted) again
 
 Options:
   -w, --workflow NAME    one workflow's queue

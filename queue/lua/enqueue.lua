@@ -1,37 +1,28 @@
--- Atomically records and pushes one batch of scenes (one EVALSHA per batch).
+-- Commits or undoes one batch of an enqueue run. The client sends each batch as
+--   MULTI; RPUSH Q <items…>; EVALSHA <this script>; EXEC
+-- so that the items never pass through Lua: a plain multi-value RPUSH costs Redis ~0.09 µs per
+-- item, while passing the items as ARGV of a script (Lua strings, then Redis objects again)
+-- cost ~0.35 µs per item more, measured on 1M items. MULTI/EXEC runs the three commands with
+-- no other client in between, so this script sees the batch's items at the right end of Q.
 --
--- KEYS[1]  the pending list Q (workers BRPOPLPUSH from its right end)
--- KEYS[2]  Q:enqueued, a hash scene ID -> id of the enqueue run that recorded it
+-- KEYS[1]  Q:enqueue_lock, holding the id of the run allowed to write to Q
+-- KEYS[2]  Q:enqueued, the dedupe record: a string of 16-byte scene digests (queue/digest.ts)
+-- KEYS[3]  the pending list Q (workers BRPOPLPUSH from its right end)
 -- ARGV[1]  this run's id
--- ARGV[2]  'dedupe': push scenes never recorded before;
---          'force':  push every scene not yet recorded by this run (the caller has already
---                    left out scenes whose item is pending or processing)
--- ARGV[3]  item bytes before the scene ID, ARGV[4] item bytes after it
--- ARGV[5…] scene IDs (validated and JSON-safe)
+-- ARGV[2]  lock time-to-live in ms (refreshed by every batch)
+-- ARGV[3]  the number of items the RPUSH before this script pushed
+-- ARGV[4]  the digests of the batch's scenes, concatenated (binary)
 --
--- Returns {pushed, duplicates within this run's input, recorded by an earlier run}.
-local run, force, prefix, suffix = ARGV[1], ARGV[2] == 'force', ARGV[3], ARGV[4]
-local items, pushed, duplicate, earlier = {}, 0, 0, 0
-for i = 5, #ARGV do
-  local scene = ARGV[i]
-  local new
-  if force then
-    new = redis.call('HGET', KEYS[2], scene) ~= run
-    if new then redis.call('HSET', KEYS[2], scene, run) end
-  else
-    new = redis.call('HSETNX', KEYS[2], scene, run) == 1
-  end
-  if new then
-    pushed = pushed + 1
-    items[pushed] = prefix .. scene .. suffix
-  elseif force or redis.call('HGET', KEYS[2], scene) == run then
-    duplicate = duplicate + 1
-  else
-    earlier = earlier + 1
-  end
+-- Returns the number of items pushed. When the run no longer holds the lock (it expired and
+-- another run may have taken it), removes the batch's items again and fails: nothing of the
+-- batch stays. No per-item redis.call: the record is one APPEND.
+local is_list = redis.call('TYPE', KEYS[3]).ok == 'list'
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  if is_list then redis.call('RPOP', KEYS[3], ARGV[3]) end
+  return redis.error_reply('ARD_LOCK_LOST this run no longer holds ' .. KEYS[1])
 end
--- unpack() is bounded by Lua's C stack (about 8000 values): push in slices.
-for i = 1, pushed, 4000 do
-  redis.call('RPUSH', KEYS[1], unpack(items, i, math.min(i + 3999, pushed)))
-end
-return {pushed, duplicate, earlier}
+-- The RPUSH failed (Q is not a list): record nothing; EXEC also reports the RPUSH's error.
+if not is_list then return redis.error_reply('ARD_NOT_PUSHED ' .. KEYS[3] .. ' is not a list') end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('APPEND', KEYS[2], ARGV[4])
+return tonumber(ARGV[3])
