@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
+import { sceneDigest } from '../../queue/digest';
 import { freePort, RedisServer } from '../support/redis-server';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -54,12 +55,34 @@ function sceneFile(name: string, lines: string[]): string {
 
 const item = (s: string): string => `{"in_scene":"${s}","inter_dir":"/data/intermediate/"}`;
 
+/** The digests in the dedupe record `jobS2:enqueued` (a string of 16-byte digests), as hex, in order. */
+async function recorded(redis: Redis, key = 'jobS2:enqueued'): Promise<string[]> {
+  const record = await redis.getrangeBuffer(key, 0, -1);
+  expect(record.length % 16).toBe(0);
+  return Array.from({ length: record.length / 16 }, (_, i) => record.subarray(16 * i, 16 * i + 16).toString('hex'));
+}
+
+const digestHex = (s: string): string => sceneDigest(s).toString('hex');
+const sceneOf = (i: string): string => (JSON.parse(i) as { in_scene: string }).in_scene;
+
+/** Waits until `check` holds, polling every 2 ms, for at most `ms`. */
+async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** The enqueue lock's TTL for runs that a test kills: the re-run need not wait 30 s. */
+const SHORT_LOCK = { ARD_ENQUEUE_LOCK_MS: '1000' };
+
 /** Every key with its type and full content, to compare the whole database before/after. */
 async function dumpAll(redis: Redis): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const key of (await redis.keys('*')).sort()) {
     const type = await redis.type(key);
-    out[key] = type === 'list' ? await redis.lrange(key, 0, -1) : type === 'hash' ? await redis.hgetall(key) : type === 'string' ? await redis.get(key) : type;
+    out[key] = type === 'list' ? await redis.lrange(key, 0, -1) : type === 'hash' ? await redis.hgetall(key) : type === 'string' ? (await redis.getBuffer(key))?.toString('hex') : type;
   }
   return out;
 }
@@ -89,6 +112,8 @@ test('enqueue, drain with a lease-protocol worker until empty, then a re-run add
   expect(first.code).toBe(0);
   expect(JSON.parse(first.stdout)).toMatchObject({ queue: 'jobS2', workflow: 's2', scenes: 41, pushed: 40, skipped: 1, skippedDuplicateInInput: 1, skippedEnqueuedBefore: 0 });
   expect((await redis.lrange('jobS2', 0, -1)).sort()).toEqual(scenes.map(item).sort());
+  expect((await recorded(redis)).sort()).toEqual(scenes.map(digestHex).sort()); // one digest per scene pushed
+  expect(await redis.exists('jobS2:enqueue_lock')).toBe(0); // released after success
 
   const worker = await run('node', [WORKER], { env: { REDIS_URL: server.url, QUEUE: 'jobS2', TIMEOUT_SECS: '1' } });
   expect(worker.code).toBe(0);
@@ -107,17 +132,20 @@ test('enqueue, drain with a lease-protocol worker until empty, then a re-run add
   // --force pushes them again, once each.
   const forced = await cli(['enqueue', '--file', file, '--force', '--redis-url', server.url, '--json']);
   expect(JSON.parse(forced.stdout)).toMatchObject({ pushed: 40, skippedDuplicateInInput: 1, skippedPendingOrProcessing: 0 });
+  expect(await recorded(redis)).toHaveLength(80); // recorded again: duplicate digests are harmless
   // ... but never a second copy of an item that is pending.
   const forcedAgain = await cli(['enqueue', scenes[0], '--force', '--redis-url', server.url, '--json']);
   expect(JSON.parse(forcedAgain.stdout)).toMatchObject({ pushed: 0, skippedPendingOrProcessing: 1 });
   expect(await redis.llen('jobS2')).toBe(40);
+  const status = await cli(['status', '--queue', 'jobS2', '--json', '--redis-url', server.url]);
+  expect(JSON.parse(status.stdout)).toMatchObject({ pending: 40, enqueued: 80 });
 }, 30_000);
 
 test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every scene queued exactly once', async () => {
   const count = 300_000;
   const scenes = Array.from({ length: count }, (_, i) => scene(i));
   const file = sceneFile('big.txt', scenes);
-  const child = spawn('node', [CLI, 'enqueue', '--file', file, '--redis-url', server.url], { cwd: ROOT, stdio: 'ignore' });
+  const child = spawn('node', [CLI, 'enqueue', '--file', file, '--redis-url', server.url], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, ...SHORT_LOCK } });
   let running = true;
   const exited = new Promise((resolve) => child.on('exit', resolve)).finally(() => (running = false));
   // Kill once the first batches have landed, well before the end.
@@ -129,19 +157,85 @@ test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every s
   expect(partial).toBeGreaterThan(0);
   expect(partial).toBeLessThan(count);
   // Whole batches only: everything recorded was pushed, and nothing else.
-  expect(await redis.hlen('jobS2:enqueued')).toBe(partial);
+  const items = await redis.lrange('jobS2', 0, -1);
+  expect((await recorded(redis)).sort()).toEqual(items.map((i) => digestHex(sceneOf(i))).sort());
 
+  // The crashed run's lock is still held: a re-run at once is refused, and pushes nothing.
+  const refused = await cli(['enqueue', '--file', file, '--redis-url', server.url], { env: SHORT_LOCK });
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/^error: another enqueue is writing to jobS2 \(run \w+, its lock expires in [\d.]+ s unless refreshed\); try again when it finishes — a crashed run's lock expires within 1 s\n$/);
+  expect(await redis.llen('jobS2')).toBe(partial);
+
+  await until(async () => (await redis.exists('jobS2:enqueue_lock')) === 0, 5_000);
   const rerun = await cli(['enqueue', '--file', file, '--redis-url', server.url, '--json']);
+  expect(rerun.stderr).toBe('');
   expect(rerun.code).toBe(0);
   expect(JSON.parse(rerun.stdout)).toMatchObject({ pushed: count - partial, skippedEnqueuedBefore: partial });
+  const all = await redis.lrange('jobS2', 0, -1);
+  expect(all.length).toBe(count);
+  expect(new Set(all).size).toBe(count);
+  expect(await redis.strlen('jobS2:enqueued')).toBe(16 * count);
+}, 30_000);
+
+test('a second enqueue while one is writing fails at once with exit 1, pushing nothing; the lock is released after', async () => {
+  const count = 300_000;
+  const first = spawn('node', [CLI, 'enqueue', '--file', sceneFile('first.txt', Array.from({ length: count }, (_, i) => scene(i))), '--redis-url', server.url], { cwd: ROOT, stdio: 'ignore' });
+  const firstExit = new Promise<number | null>((resolve) => first.on('exit', resolve));
+  await until(async () => (await redis.llen('jobS2')) > 0);
+  const holder = await redis.get('jobS2:enqueue_lock');
+  expect(holder).toMatch(/^\w+$/);
+  const other = scene(count + 1);
+  const second = await cli(['enqueue', other, '--redis-url', server.url]);
+  expect(second.code).toBe(1);
+  expect(second.stdout).toBe('');
+  expect(second.stderr).toMatch(
+    new RegExp(`^error: another enqueue is writing to jobS2 \\(run ${holder}, its lock expires in [\\d.]+ s unless refreshed\\); try again when it finishes — a crashed run's lock expires within 30 s\n$`),
+  );
+  expect(await firstExit).toBe(0);
+  expect(await redis.exists('jobS2:enqueue_lock')).toBe(0);
   const items = await redis.lrange('jobS2', 0, -1);
   expect(items.length).toBe(count);
-  expect(new Set(items).size).toBe(count);
+  expect(items).not.toContain(item(other));
+  // Once the first run is done, the second goes through.
+  expect((await cli(['enqueue', other, '--redis-url', server.url])).code).toBe(0);
+  expect(await redis.llen('jobS2')).toBe(count + 1);
 }, 30_000);
+
+test('a run whose lock is taken mid-run stops with exit 1; its batches after that are undone, whole batches stay', async () => {
+  const count = 300_000;
+  const file = sceneFile('stolen.txt', Array.from({ length: count }, (_, i) => scene(i)));
+  const child = spawn('node', [CLI, 'enqueue', '--file', file, '--redis-url', server.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  await until(async () => (await redis.llen('jobS2')) > 0);
+  await redis.set('jobS2:enqueue_lock', 'thief'); // as if the lock had expired and another run took it
+  expect(await exited).toBe(1);
+  expect(stderr).toMatch(
+    /^error: this run lost the enqueue lock jobS2:enqueue_lock \(it expired or was deleted, and another run may be writing to jobS2\); stopped after pushing [\d,]+ items in whole batches; run it again to push the rest\n$/,
+  );
+  expect(await redis.get('jobS2:enqueue_lock')).toBe('thief'); // not released: it is not ours
+  const items = await redis.lrange('jobS2', 0, -1);
+  expect(items.length).toBeLessThan(count);
+  expect(new Set(items).size).toBe(items.length);
+  expect((await recorded(redis)).sort()).toEqual(items.map((i) => digestHex(sceneOf(i))).sort());
+}, 30_000);
+
+test('a run that fails after taking the lock releases it (record of another type)', async () => {
+  await redis.hset('jobS2:enqueued', scene(1), 'old-format');
+  const result = await cli(['enqueue', scene(2), '--redis-url', server.url]);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toBe(
+    'error: jobS2:enqueued is a hash, not the dedupe record this version writes (a string of 16-byte scene digests); ' +
+      'it was written by an older version of the queue tool: migrate or delete it before enqueueing\n',
+  );
+  expect(await redis.exists('jobS2:enqueue_lock')).toBe(0);
+  expect(await redis.exists('jobS2')).toBe(0);
+});
 
 test('a refused file changes nothing and reports the bad lines', async () => {
   await redis.rpush('jobS2', item(scene(1)));
-  await redis.hset('jobS2:enqueued', scene(1), 'earlier');
+  await redis.append('jobS2:enqueued', sceneDigest(scene(1)));
   const before = await dumpAll(redis);
   const lines = [scene(2), 'S2A_MSIL2A_20190812T235741_N0213_R000_T56LRR_20190813T014708', scene(3), ...Array.from({ length: 21 }, (_, i) => `junk ${i}`)];
   const file = sceneFile('bad.txt', lines);
@@ -154,16 +248,12 @@ test('a refused file changes nothing and reports the bad lines', async () => {
   expect(stderr[2]).toBe("  line 4: 'junk 0' contains whitespace; give one scene ID per line");
   expect(stderr[21]).toBe('  … and 2 more');
   expect(stderr[22]).toMatch(/^scene IDs of workflow s2 must be a Sentinel-2 product name/);
-  expect(await dumpAll(redis)).toEqual(before);
+  expect(await dumpAll(redis)).toEqual(before); // the lock was never taken: validation comes first
 });
 
 test('stdin input, flags setting item fields, password in the URL', async () => {
-  // Password set after start: RedisServer waits for an unauthenticated PING to answer PONG.
-  const secured = await RedisServer.start();
+  const secured = await RedisServer.start({ args: ['--requirepass', 's3cret'] });
   try {
-    const admin = new Redis(secured.url);
-    await admin.config('SET', 'requirepass', 's3cret');
-    admin.disconnect();
     const url = `redis://:s3cret@127.0.0.1:${secured.port}`;
     const result = await cli(['enqueue', '--queue', 'jobLS', '--s3-bucket', 'ard-out', '--s3-dir', 'ls/', '--redis-url', url], {
       input: '# landsat\r\nLC08_L2SP_123032_20200101_20200113_02_T1\r\n',
@@ -174,6 +264,7 @@ test('stdin input, flags setting item fields, password in the URL', async () => 
     expect(await client.lrange('jobLS', 0, -1)).toEqual([
       '{"in_scene":"LC08_L2SP_123032_20200101_20200113_02_T1","s3_bucket":"ard-out","s3_dir":"ls/","inter_dir":"/data/intermediate/"}',
     ]);
+    expect((await recorded(client, 'jobLS:enqueued'))).toEqual([digestHex('LC08_L2SP_123032_20200101_20200113_02_T1')]);
     client.disconnect();
     const wrong = await cli(['status', '--redis-url', `redis://:wrong@127.0.0.1:${secured.port}`]);
     expect(wrong.code).toBe(1);
@@ -184,7 +275,7 @@ test('stdin input, flags setting item fields, password in the URL', async () => 
 });
 
 test('--dry-run reports without writing', async () => {
-  await redis.hset('jobS2:enqueued', scene(1), 'earlier');
+  await redis.append('jobS2:enqueued', sceneDigest(scene(1)));
   const before = await dumpAll(redis);
   const result = await cli(['enqueue', scene(1), scene(2), scene(2), '--dry-run', '--json', '--redis-url', server.url]);
   expect(result.code).toBe(0);
@@ -211,7 +302,7 @@ test('status counts pending, processing, live vs expired leases, dead letters', 
   await redis.setex(lease(processing[0]), 1800, 'session-a');
   await redis.setex(lease(processing[2]), 1800, 'session-b');
   await redis.rpush('jobS2:dead_letter', item(scene(6)));
-  await redis.hset('jobS2:enqueued', scene(1), 'r', scene(2), 'r');
+  await redis.append('jobS2:enqueued', Buffer.concat([sceneDigest(scene(1)), sceneDigest(scene(2))]));
 
   const one = await cli(['status', '--workflow', 's2', '--json', '--redis-url', server.url]);
   expect(one.code).toBe(0);

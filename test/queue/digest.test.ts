@@ -79,11 +79,14 @@ describe('DigestTable', () => {
     expect(table.size).toBe(2);
   });
 
-  test('colliding slots (same h1) are told apart by the other words', () => {
-    const table = new DigestTable(4);
-    for (let i = 0; i < 5; i++) expect(table.add(d(7, i, 0, 0), 0, Found.ThisRun)).toBe(Found.New);
-    for (let i = 0; i < 5; i++) expect(table.get(d(7, i, 0, 0), 0)).toBe(Found.ThisRun);
-    expect(table.get(d(7, 5, 0, 0), 0)).toBe(Found.New);
+  test('colliding slots (same h1) are told apart by each of the other words', () => {
+    const table = new DigestTable(16);
+    const variants = [d(7, 0, 0, 0), d(7, 1, 0, 0), d(7, 0, 1, 0), d(7, 0, 0, 1), d(7, 1, 1, 1)];
+    for (const v of variants) expect(table.add(v, 0, Found.ThisRun)).toBe(Found.New);
+    for (const v of variants) expect(table.add(v, 0, Found.ThisRun)).toBe(Found.ThisRun);
+    for (const v of variants) expect(table.get(v, 0)).toBe(Found.ThisRun);
+    expect(table.get(d(7, 2, 0, 0), 0)).toBe(Found.New);
+    expect(table.size).toBe(5);
   });
 
   test('the all-zero digest is a digest like any other (empty slots are marked apart)', () => {

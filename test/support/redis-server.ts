@@ -84,7 +84,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once a raw PING on `port` gets +PONG; rejects after `timeoutMs`. */
+/**
+ * Resolves once a raw PING on `port` is answered; rejects after `timeoutMs`. `+PONG`, or
+ * `-NOAUTH` from a server started with `--requirepass`: either way the server is up.
+ */
 async function waitForPing(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -101,7 +104,8 @@ function pingOnce(port: number): Promise<boolean> {
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.once('data', (data) => {
       socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
+      const reply = data.toString();
+      resolve(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
     socket.once('error', () => resolve(false));
     socket.once('timeout', () => {
