@@ -36,7 +36,8 @@ function scenes(n: number): string[] {
 async function count(url: string): Promise<{ pending: number; enqueued: number }> {
   const redis = new Redis(url);
   try {
-    return { pending: await redis.llen(K.pending), enqueued: await redis.hlen(K.enqueued) };
+    // The dedupe record is a string of 16-byte scene digests (queue/digest.ts).
+    return { pending: await redis.llen(K.pending), enqueued: (await redis.strlen(K.enqueued)) / 16 };
   } finally {
     redis.disconnect();
   }
