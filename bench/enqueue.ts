@@ -4,7 +4,8 @@
  * redis-server. Run with `npm run bench`; prints a Markdown table for the README.
  *
  * Targets (issue 3): with dedupe ≤ 3× redis-cli wall time, --no-dedupe ≤ 1.6×, peak RSS
- * ≤ 256 MiB, `status` < 0.3 s.
+ * ≤ 256 MiB, `status` < 0.3 s. Each run is checked: 1M items in the list and 1M digests in the
+ * dedupe record `jobS2:enqueued`.
  */
 import { spawn, spawnSync } from 'child_process';
 import { createWriteStream, mkdirSync, openSync, closeSync } from 'fs';
@@ -72,9 +73,12 @@ async function main(): Promise<void> {
   const redis = new Redis(server.url);
   const rows: string[][] = [];
   try {
-    const check = async (label: string): Promise<void> => {
+    const check = async (label: string, recorded = 0): Promise<void> => {
       const length = await redis.llen('jobS2');
       if (length !== COUNT) throw new Error(`${label}: list length ${length}, expected ${COUNT}`);
+      // The dedupe record: one 16-byte digest per scene pushed (queue/digest.ts).
+      const digests = (await redis.strlen('jobS2:enqueued')) / 16;
+      if (digests !== recorded) throw new Error(`${label}: ${digests} digests recorded, expected ${recorded}`);
     };
     await redis.flushall();
     const baseline = await measure('redis-cli', ['-p', String(server.port), '--pipe'], resp);
@@ -86,9 +90,11 @@ async function main(): Promise<void> {
     const enqueue = async (label: string, extra: string[], target: number, flush = true): Promise<void> => {
       if (flush) await redis.flushall();
       const r = await measure('npm', ['run', '-s', 'queue', '--', 'enqueue', '--file', scenes, '--redis-url', server.url, ...extra]);
-      await check(label);
+      await check(label, COUNT);
       const ratio = r.seconds / baseline.seconds;
-      rows.push([label, r.seconds.toFixed(2), ratio.toFixed(2), (r.rssKiB / 1024).toFixed(0), target > 0 ? `≤ ${target}× ${ratio <= target ? 'met' : 'MISSED'}` : '']);
+      const rss = r.rssKiB / 1024;
+      const goals = [target > 0 ? `≤ ${target}× ${ratio <= target ? 'met' : 'MISSED'}` : '', `RSS ≤ 256 MiB ${rss <= 256 ? 'met' : 'MISSED'}`];
+      rows.push([label, r.seconds.toFixed(2), ratio.toFixed(2), rss.toFixed(0), goals.filter((g) => g !== '').join('; ')]);
       process.stderr.write(`${label}: ${r.stdout}`);
     };
     await enqueue('npm run queue -- enqueue --file F (validate + dedupe)', [], 3);

@@ -277,17 +277,25 @@ Options:
       --force            push scenes even if enqueued by an earlier run (e.g. to reprocess them),
                          but never a second copy of an item that is pending or processing now
       --no-dedupe        skip the dedupe check, for speed: you vouch the scenes are new and the
-                         input has no repeats; scenes are still recorded, so later runs dedupe
+                         input has no repeats (a repeat is pushed twice); scenes are still
+                         recorded, so later runs dedupe
       --dry-run          validate and report what would be pushed and skipped; push nothing
       --redis-url URL    default $REDIS_URL, else redis://127.0.0.1:6379 (a password in the URL works)
       --json             print one JSON summary object on stdout
   -h, --help             show this help
 
-Dedupe: every scene pushed is recorded in the hash <queue>:enqueued (scene ID -> run id). A
-scene recorded there is not pushed again, whether its item is still queued, being processed or
-already done: re-running a campaign's file, or re-running after an interrupted run, pushes only
-what is missing. Repeats within the input are pushed once. Each batch of scenes is recorded
-and pushed atomically. The summary counts skipped scenes by reason.
+Dedupe: every scene pushed is recorded in <queue>:enqueued, a string of 16-byte digests
+(MurmurHash3_x86_128 of the scene ID), appended together with the push of each batch. A run
+loads the record, and a scene recorded there is not pushed again, whether its item is still
+queued, being processed or already done: re-running a campaign's file, or re-running after an
+interrupted run, pushes only what is missing. Repeats within the input are pushed once. Each
+batch is recorded and pushed atomically. The summary counts skipped scenes by reason.
+--no-dedupe does not load the record (repeats within the input are then pushed twice) but
+still records what it pushes. --force records the scenes it pushes again.
+
+One run at a time per queue: a run holds the lock <queue>:enqueue_lock from before it reads
+the record until it ends. Another run meanwhile fails at once (exit 1) naming the holder;
+a crashed run's lock expires within 30 s. --dry-run only reads and takes no lock.
 
 Workflows:
 ${workflowHelp()}
