@@ -31,6 +31,8 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface WorkerProcess {
   readonly child: ChildProcess;
   readonly taken: string[];
+  /** Items whose work finished; their completion (LREM) may not have been acknowledged. */
+  readonly worked: string[];
   readonly done: string[];
   /** Resolves with the exit code (null if killed by a signal) and the signal. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -40,6 +42,7 @@ export interface WorkerProcess {
 export function startWorker(env: Record<string, string>): WorkerProcess {
   const child = spawn(process.execPath, [WORKER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const taken: string[] = [];
+  const worked: string[] = [];
   const done: string[] = [];
   let buffer = '';
   child.stdout!.setEncoding('utf8');
@@ -49,6 +52,7 @@ export function startWorker(env: Record<string, string>): WorkerProcess {
     buffer = lines.pop()!;
     for (const line of lines) {
       if (line.startsWith('TAKE ')) taken.push(line.slice(5));
+      else if (line.startsWith('WORKED ')) worked.push(line.slice(7));
       else if (line.startsWith('DONE ')) done.push(line.slice(5));
     }
   });
@@ -56,7 +60,7 @@ export function startWorker(env: Record<string, string>): WorkerProcess {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('close', (code, signal) => resolve({ code, signal })),
   );
-  return { child, taken, done, exited };
+  return { child, taken, worked, done, exited };
 }
 
 /**
@@ -113,6 +117,10 @@ export class FakeJob {
 
   get taken(): string[] {
     return this.workers.flatMap((w) => w.taken);
+  }
+
+  get worked(): string[] {
+    return this.workers.flatMap((w) => w.worked);
   }
 
   get done(): string[] {

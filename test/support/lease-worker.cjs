@@ -16,7 +16,8 @@
 //   WORK_MS         time spent "processing" each item (default 0)
 //   POISON          an item containing this text kills the worker (SIGKILL) while it holds it
 //   DIE_AFTER       SIGKILL itself while holding its Nth item (1-based)
-// Every completed item is printed as one line `DONE <item>`; a taken item as `TAKE <item>`.
+// A taken item is printed as one line `TAKE <item>`, its work finished as `WORKED <item>`
+// (before the LREM, whose reply a crash of Redis can swallow), and completed as `DONE <item>`.
 'use strict';
 const crypto = require('crypto');
 const Redis = require('ioredis');
@@ -51,6 +52,7 @@ async function main() {
     process.stdout.write(`TAKE ${item}\n`);
     if ((poison && item.includes(poison)) || taken === dieAfter) process.kill(process.pid, 'SIGKILL');
     if (workMs > 0) await new Promise((r) => setTimeout(r, workMs));
+    process.stdout.write(`WORKED ${item}\n`);
     await redis.lrem(processingKey, 0, item);
     await redis.del(leaseKey(item));
     process.stdout.write(`DONE ${item}\n`);
