@@ -1,16 +1,14 @@
 /**
  * Unit tests of the dedupe record's digests (MurmurHash3_x86_128) and of the client-side digest
- * table, plus the read pass's one-pass decisions and its spool of scenes to push.
+ * table, plus the push pass's file-unchanged check.
  */
-import { existsSync, readFileSync } from 'fs';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import * as path from 'path';
-import { Readable } from 'stream';
 import { SENTINEL_2 } from '../../lib/workflows';
 import { capacityFor, DIGEST_SEED, DigestTable, digestBytes, Found, murmur3x86_128, sceneDigest } from '../../queue/digest';
 import { sceneProblem } from '../../queue/items';
-import { DedupeMode, SceneSelector, SceneSpool } from '../../queue/push';
-import { readSceneLines } from '../../queue/scene-lines';
-import { validateScenes, ValidationReport } from '../../queue/validate';
+import { ChunkChecksums, readSceneFile, READ_CHUNK_BYTES } from '../../queue/scene-lines';
 
 const hex = (words: Int32Array): string[] => Array.from(words, (w) => (w >>> 0).toString(16).padStart(8, '0'));
 
@@ -141,56 +139,42 @@ describe('items are printable ASCII', () => {
   });
 });
 
-describe('read pass: one pass validates, decides and spools', () => {
-  const scene = (i: number): string => `S2B_MSIL1C_20200101T0000${String(i).padStart(2, '0')}_N0213_R001_T32TQM_20200101T120000`;
-  const [a, b, c, recorded] = [scene(1), scene(2), scene(3), scene(4)];
+describe('ChunkChecksums', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ard-chunks-'));
 
-  async function readPass(text: string, mode: DedupeMode, spool?: SceneSpool): Promise<{ report: ValidationReport; selector: SceneSelector }> {
-    const table = new DigestTable();
-    table.addRecord(sceneDigest(recorded));
-    const selector = new SceneSelector(mode, table, spool);
-    const report = await validateScenes(readSceneLines(Readable.from([text])), SENTINEL_2, (s) => selector.add(s));
-    spool?.flush();
-    return { report, selector };
+  async function pass(file: string, options: Parameters<typeof readSceneFile>[1]): Promise<number> {
+    let n = 0;
+    for await (const chunk of readSceneFile(file, options)) n += chunk.length;
+    return n;
   }
 
-  test('spools the scenes to push in input order, skipping repeats and recorded scenes; delete() removes the spool', async () => {
-    const spool = new SceneSpool();
-    try {
-      const { report, selector } = await readPass(`${a}\n${recorded}\n${b}\n${a}\n`, 'dedupe', spool);
-      expect(report).toMatchObject({ valid: 4, invalid: 0 });
-      expect(selector.counts).toEqual({ pushed: 2, duplicateInInput: 1, enqueuedBefore: 1, pendingOrProcessing: 0 });
-      expect(spool.count).toBe(2);
-      expect(readFileSync(spool.path, 'latin1')).toBe(`${a}\n${b}\n`);
-    } finally {
-      spool.delete();
-    }
-    expect(existsSync(path.dirname(spool.path))).toBe(false);
-    spool.delete(); // twice is harmless
+  test('passes an unchanged file, refuses one changed, grown or shortened between the passes', async () => {
+    const file = path.join(dir, 'scenes.txt');
+    const lines = Array.from({ length: 3000 }, (_, i) => `scene-${String(i).padStart(40, '0')}`);
+    writeFileSync(file, lines.join('\n') + '\n');
+    expect(lines.join('\n').length).toBeGreaterThan(2 * READ_CHUNK_BYTES); // several chunks
+    const changed = () => new Error('changed');
+    const check = async (content: string): Promise<number> => {
+      const sums = new ChunkChecksums();
+      writeFileSync(file, lines.join('\n') + '\n');
+      await pass(file, { onChunk: (c) => sums.record(c) });
+      expect(sums.ascii).toBe(true);
+      writeFileSync(file, content);
+      const n = await pass(file, { encoding: 'latin1', onChunk: (c) => sums.verify(c, changed) });
+      sums.verifyComplete(changed);
+      return n;
+    };
+    await expect(check(lines.join('\n') + '\n')).resolves.toBe(3000);
+    await expect(check(lines.join('\n').replace('scene-0000000000000000000000000000000000002999', 'scene-0000000000000000000000000000000000002998') + '\n')).rejects.toThrow('changed');
+    await expect(check(lines.join('\n') + '\nmore\n')).rejects.toThrow('changed');
+    await expect(check(lines.slice(0, 2999).join('\n') + '\n')).rejects.toThrow('changed');
   });
 
-  test('after the first invalid line only validates: later valid lines are not spooled', async () => {
-    const spool = new SceneSpool();
-    try {
-      const { report, selector } = await readPass(`${a}\nbad\n${b}\n${c}\n`, 'none', spool);
-      expect(report).toMatchObject({ valid: 3, invalid: 1, problems: ["line 2: 'bad' is not a valid s2 scene ID"] });
-      expect(selector.counts.pushed).toBe(1);
-      expect(readFileSync(spool.path, 'latin1')).toBe(`${a}\n`);
-    } finally {
-      spool.delete();
-    }
-  });
-
-  test('--no-dedupe keeps every line, repeats and recorded scenes too; a dry run (no spool) only counts', async () => {
-    const spool = new SceneSpool();
-    try {
-      const { selector } = await readPass(`${a}\n${a}\n${recorded}\n`, 'none', spool);
-      expect(selector.counts).toEqual({ pushed: 3, duplicateInInput: 0, enqueuedBefore: 0, pendingOrProcessing: 0 });
-      expect(readFileSync(spool.path, 'latin1')).toBe(`${a}\n${a}\n${recorded}\n`);
-    } finally {
-      spool.delete();
-    }
-    const dry = await readPass(`${a}\n${a}\n${recorded}\n`, 'force');
-    expect(dry.selector.counts).toEqual({ pushed: 1, duplicateInInput: 1, enqueuedBefore: 0, pendingOrProcessing: 1 });
+  test('notes a file that is not all ASCII (the push pass then decodes it as UTF-8)', async () => {
+    const file = path.join(dir, 'utf8.txt');
+    writeFileSync(file, '# café\nS2A\n');
+    const sums = new ChunkChecksums();
+    await pass(file, { onChunk: (c) => sums.record(c) });
+    expect(sums.ascii).toBe(false);
   });
 });
