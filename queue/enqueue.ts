@@ -1,17 +1,20 @@
-import { statSync } from 'fs';
-import type Redis from 'ioredis';
-import { QueueKeys, queueKeys } from '../lib/queue-keys';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { finished } from 'stream/promises';
+import { queueKeys } from '../lib/queue-keys';
+import type { WorkflowDefinition } from '../lib/workflows';
 import { parseCommandArgs, resolveRedisUrl, resolveTarget, stringFlag, Target, workflowHelp } from './args';
 import type { CliContext, Subcommand } from './context';
+import { CliError, EXIT, UsageError } from './errors';
+import { FieldFlag, FIELD_FLAGS, ItemTemplate, itemFields, sceneProblem } from './items';
+import { PROGRESS_MIN_TOTAL, ProgressBar } from './progress';
 import { DIGEST_BYTES, DigestTable } from './digest';
-import { EXIT, UsageError } from './errors';
-import { FieldFlag, FIELD_FLAGS, ItemTemplate, itemFields } from './items';
 import { EnqueueLock, lockTtlMs } from './lock';
-import { ProgressBar } from './progress';
-import { DedupeMode, loadRecord, newRunId, PushCounts, pushScenes, recordLength, SceneSelector, SceneSpool, snapshotQueuedScenes } from './push';
+import { DedupeMode, loadRecord, newRunId, PushCounts, pushScenes, recordLength, snapshotQueuedScenes } from './push';
 import { withRedis } from './redis';
-import { argumentScenes, readSceneFile, readSceneLines, SceneLine } from './scene-lines';
-import { formatValidationFailure, validateScenes, ValidationReport } from './validate';
+import { argumentScenes, ChunkChecksums, readSceneFile, readSceneLines, SceneLine } from './scene-lines';
+import { formatValidationFailure, validateScenes } from './validate';
 
 const OPTIONS = {
   file: { type: 'string', short: 'f' },
@@ -127,12 +130,32 @@ export function formatSummary(s: EnqueueSummary): string {
   return `${s.dryRun ? 'dry run, nothing pushed: ' : ''}${s.queue} (${s.workflow}): ${verb} ${n(s.pushed)} item${s.pushed === 1 ? '' : 's'}${skipped} (${n(s.scenes)} scene ID${s.scenes === 1 ? '' : 's'} read${dedupe}, ${s.seconds.toFixed(1)} s)`;
 }
 
+/** The message of a file edited between the two passes. */
+function changedWhileEnqueued(source: string, detail = ''): CliError {
+  return new CliError(`${source} changed while being enqueued${detail}; batches before the change were pushed, re-run once it is final (dedupe skips them)`);
+}
+
 /**
- * One pass over the input, then the send phase. The lock is taken and the record loaded before
- * the input is read; each valid line is then validated, decided and added to a batch on disk
- * (BatchSpool) in the same pass. Only if every line was valid are the batches sent; otherwise
- * nothing is pushed and the bad lines are reported (exit 2).
+ * The push pass over a file: each chunk is checked against the validation pass's checksums
+ * before any of its lines is used, so a file edited in between cannot push unvalidated lines.
  */
+async function* unchangedLines(file: string, checksums: ChunkChecksums): AsyncGenerator<SceneLine[]> {
+  const changed = (): CliError => changedWhileEnqueued(file);
+  yield* readSceneFile(file, { encoding: checksums.ascii ? 'latin1' : 'utf8', onChunk: (chunk) => checksums.verify(chunk, changed) });
+  checksums.verifyComplete(changed);
+}
+
+/** Re-validates in the push pass (Node without zlib.crc32): a file edited between the two passes must not push bad items. */
+async function* revalidated(lines: AsyncIterable<SceneLine[]>, workflow: WorkflowDefinition, source: string): AsyncGenerator<SceneLine[]> {
+  for await (const chunk of lines) {
+    for (const { line, scene } of chunk) {
+      const problem = sceneProblem(workflow, scene);
+      if (problem) throw changedWhileEnqueued(source, ` (line ${line}: ${problem})`);
+    }
+    yield chunk;
+  }
+}
+
 async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const parsed = parseEnqueueArgs(args, ctx);
   if (parsed === 'help') {
@@ -140,111 +163,98 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
     return EXIT.ok;
   }
   const request = parsed;
-  const { input } = request;
+  const { workflow, queue } = request.target;
   const started = Date.now();
-  const fileBytes = input.kind === 'file' ? readableFileSize(input.path) : undefined;
-  const runId = newRunId();
-  // Connect first: an unreachable Redis fails within seconds, before a long read.
-  const { report, counts } = await withRedis(request.redisUrl, async (redis) => {
-    const keys = queueKeys(request.target.queue);
-    // A dry run only reads; a real run holds the queue's enqueue lock from before it reads the
-    // record until its last batch, and releases it on every path.
-    const lock = request.dryRun ? undefined : await EnqueueLock.acquire(redis, request.target.queue, keys, runId, lockTtlMs(ctx.env));
-    try {
-      const table = await knownScenes(redis, keys, request, expectedScenes(input, fileBytes));
-      const spool = request.dryRun ? undefined : new SceneSpool();
-      try {
-        const selector = new SceneSelector(request.mode, table, spool);
-        const report = await readPass(request, ctx, fileBytes, (scene) => selector.add(scene));
-        if (spool && spool.count > 0) {
-          spool.flush();
-          const bar = new ProgressBar(ctx.stderr, ctx.stderr.isTTY === true, 'pushing', 'items', spool.count);
-          const onProgress = (pushed: number): void => bar.update(pushed);
-          const pushed = await pushScenes(readSceneFile(spool.path), { redis, keys, template: request.template, runId, lock, onProgress });
-          bar.finish(pushed);
-        }
-        return { report, counts: selector.counts };
-      } finally {
-        spool?.delete();
-      }
-    } finally {
-      await lock?.release();
-    }
-  });
-  const summary = makeSummary(request, report.valid, counts, runId, Date.now() - started);
-  ctx.stdout.write(request.json ? JSON.stringify(summary) + '\n' : formatSummary(summary) + '\n');
-  return EXIT.ok;
-}
-
-/**
- * Reads and validates the whole input once, handing each valid scene ID to `onValid` until the
- * first invalid line; throws UsageError (exit 2) listing the bad lines if there were any.
- */
-async function readPass(request: EnqueueRequest, ctx: CliContext, fileBytes: number | undefined, onValid: (scene: string) => void): Promise<ValidationReport> {
-  const { input } = request;
-  const { workflow } = request.target;
-  const bar = new ProgressBar(ctx.stderr, ctx.stderr.isTTY === true, 'reading', 'scenes');
-  let bytes = 0;
-  let scenes = 0;
-  async function* withProgress(lines: AsyncIterable<SceneLine[]>): AsyncGenerator<SceneLine[]> {
-    for await (const chunk of lines) {
-      yield chunk;
-      scenes += chunk.length;
-      bar.update(scenes, fileBytes ? bytes / fileBytes : undefined);
-    }
-  }
-  let source: string;
-  let report: ValidationReport;
-  if (input.kind === 'arguments') {
-    source = 'arguments';
-    report = await validateScenes(argumentScenes(input.scenes), workflow, onValid, 'argument');
-  } else {
-    const onChunk = (chunk: Buffer): number => (bytes += chunk.length);
-    source = input.kind === 'file' ? input.path : 'stdin';
-    const lines = input.kind === 'file' ? readSceneFile(input.path, { onChunk }) : readSceneLines(ctx.stdin, { onChunk });
-    report = await validateScenes(withProgress(lines), workflow, onValid);
-  }
-  bar.finish(scenes, fileBytes ? 1 : undefined);
-  if (report.invalid > 0) throw new UsageError(formatValidationFailure(report, source, workflow));
-  return report;
-}
-
-/** The size of `file`, refusing (exit 2) a path that is not a regular file. */
-function readableFileSize(file: string): number {
+  let spoolDir: string | undefined;
   try {
-    const stat = statSync(file);
-    if (!stat.isFile()) throw new UsageError(`--file '${file}' is not a regular file`);
-    return stat.size;
+    // Pass 1: validate everything (spooling stdin, which cannot be read twice); push nothing yet.
+    let source: string;
+    let lines: () => AsyncIterable<SceneLine[]>;
+    let report;
+    if (request.input.kind === 'arguments') {
+      const scenes = request.input.scenes;
+      source = 'arguments';
+      lines = () => argumentScenes(scenes);
+      report = await validateScenes(lines(), workflow, undefined, 'argument');
+    } else if (request.input.kind === 'file') {
+      const file = request.input.path;
+      source = file;
+      checkReadable(file);
+      if (ChunkChecksums.available) {
+        // The push pass checks the file is unchanged chunk by chunk instead of validating again.
+        const checksums = new ChunkChecksums();
+        report = await validateScenes(readSceneFile(file, { onChunk: (chunk) => checksums.record(chunk) }), workflow);
+        lines = () => unchangedLines(file, checksums);
+      } else {
+        report = await validateScenes(readSceneFile(file), workflow);
+        lines = () => revalidated(readSceneFile(file), workflow, source);
+      }
+    } else {
+      source = 'stdin';
+      spoolDir = mkdtempSync(path.join(tmpdir(), 'ard-enqueue-'));
+      const spoolFile = path.join(spoolDir, 'scenes.txt');
+      const spool = createWriteStream(spoolFile);
+      report = await validateScenes(readSceneLines(ctx.stdin), workflow, spool);
+      spool.end();
+      await finished(spool);
+      lines = () => readSceneFile(spoolFile, { encoding: 'latin1' }); // our own file of valid (ASCII) scene IDs
+    }
+    if (report.invalid > 0) throw new UsageError(formatValidationFailure(report, source, workflow));
+
+    // Pass 2: dedupe and push, batch by batch.
+    const runId = newRunId();
+    const counts =
+      report.valid === 0
+        ? { pushed: 0, duplicateInInput: 0, enqueuedBefore: 0, pendingOrProcessing: 0 }
+        : await withRedis(request.redisUrl, async (redis) => {
+            const keys = queueKeys(queue);
+            // A dry run only reads; a real run holds the queue's enqueue lock from before it
+            // reads the record until its last batch, and releases it on every path.
+            const lock = request.dryRun ? undefined : await EnqueueLock.acquire(redis, queue, keys, runId, lockTtlMs(ctx.env));
+            try {
+              let table: DigestTable | undefined;
+              if (request.mode === 'dedupe') {
+                const length = await recordLength(redis, keys);
+                table = new DigestTable(report.valid + length / DIGEST_BYTES);
+                await loadRecord(redis, keys, length, table);
+              } else if (request.mode === 'force') {
+                table = await snapshotQueuedScenes(redis, keys, new DigestTable(report.valid));
+              } else if (!request.dryRun) {
+                await recordLength(redis, keys); // refuse a record of another format before appending to it
+              }
+              const bar = new ProgressBar(ctx.stderr, report.valid, ctx.stderr.isTTY === true && report.valid >= PROGRESS_MIN_TOTAL);
+              const result = await pushScenes(lines(), {
+                redis,
+                keys,
+                template: request.template,
+                mode: request.mode,
+                runId,
+                table,
+                lock,
+                dryRun: request.dryRun,
+                onProgress: (done) => bar.update(done),
+              });
+              bar.finish(report.valid);
+              return result;
+            } finally {
+              await lock?.release();
+            }
+          });
+    const summary = makeSummary(request, report.valid, counts, runId, Date.now() - started);
+    ctx.stdout.write(request.json ? JSON.stringify(summary) + '\n' : formatSummary(summary) + '\n');
+    return EXIT.ok;
+  } finally {
+    if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
+  }
+}
+
+function checkReadable(file: string): void {
+  try {
+    if (!statSync(file).isFile()) throw new UsageError(`--file '${file}' is not a regular file`);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError(`--file '${file}' cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-}
-
-/**
- * About how many scene IDs the input holds, to size the digest table once: a file's bytes / 40
- * (S2 lines are 61 bytes, Landsat 41), so a campaign file rarely makes the table grow; stdin is
- * not known in advance and lets it grow.
- */
-function expectedScenes(input: SceneInput, fileBytes: number | undefined): number {
-  return input.kind === 'arguments' ? input.scenes.length : Math.ceil((fileBytes ?? 0) / 40);
-}
-
-/**
- * The digests a run decides against (see DedupeMode): the record for `dedupe`, the scenes
- * pending or processing for `force`, none for `none` (whose record is still checked for its
- * format before a real run appends to it).
- */
-async function knownScenes(redis: Redis, keys: QueueKeys, request: EnqueueRequest, expected: number): Promise<DigestTable | undefined> {
-  if (request.mode === 'dedupe') {
-    const length = await recordLength(redis, keys);
-    const table = new DigestTable(expected + length / DIGEST_BYTES);
-    await loadRecord(redis, keys, length, table);
-    return table;
-  }
-  if (request.mode === 'force') return snapshotQueuedScenes(redis, keys, new DigestTable(expected));
-  if (!request.dryRun) await recordLength(redis, keys); // refuse a record of another format before appending to it
-  return undefined;
 }
 
 const HELP = `Usage: npm run queue -- enqueue [SCENE…] [--file PATH|-] [options]
@@ -253,10 +263,9 @@ Validates scene IDs and pushes one JSON work item per scene onto a workflow's Re
 e.g. {"in_scene":"S2A_MSIL2A_20190812T235741_N0213_R030_T56LRR_20190813T014708","inter_dir":"/data/intermediate/"}
 
 Input: scene IDs as arguments, or one per line from --file PATH or stdin (--file -, or piped).
-Blank lines and lines starting with # are skipped; surrounding whitespace is trimmed. The input
-is read once, and nothing is pushed before all of it was validated: if any line is invalid, the
-first 20 are reported, nothing is pushed, and the exit code is 2. Meanwhile the batches to push
-wait in a temporary file under $TMPDIR (about 110 bytes per item), deleted when the run ends.
+Blank lines and lines starting with # are skipped; surrounding whitespace is trimmed. The whole
+input is validated first: if any line is invalid, the first 20 are reported, nothing is pushed,
+and the exit code is 2.
 
 Options:
   -f, --file PATH|-      read scene IDs from PATH, or from stdin with -
@@ -285,7 +294,7 @@ batch is recorded and pushed atomically. The summary counts skipped scenes by re
 still records what it pushes. --force records the scenes it pushes again.
 
 One run at a time per queue: a run holds the lock <queue>:enqueue_lock from before it reads
-the record and its input until it ends. Another run meanwhile fails at once (exit 1) naming the holder;
+the record until it ends. Another run meanwhile fails at once (exit 1) naming the holder;
 a crashed run's lock expires within 30 s. --dry-run only reads and takes no lock.
 
 Workflows:

@@ -1,8 +1,5 @@
 import { randomBytes } from 'crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'fs';
 import Redis, { Command } from 'ioredis';
-import { tmpdir } from 'os';
-import * as path from 'path';
 import type { QueueKeys } from '../lib/queue-keys';
 import { DIGEST_BYTES, DIGEST_SEED, DIGEST_WORDS, DigestTable, digestBytes, Found, murmur3x86_128 } from './digest';
 import { CliError } from './errors';
@@ -40,228 +37,29 @@ export interface PushCounts {
 export const BATCH_SIZE = 5_000;
 export const IN_FLIGHT = 4;
 
-/** A short id, unique enough to tell runs apart (it names the holder of the enqueue lock). */
-export function newRunId(): string {
-  return Date.now().toString(36) + randomBytes(3).toString('hex');
-}
-
-/**
- * The scene IDs a run will push, in a temporary file (one per line, in input order) between the
- * read pass, which decides them, and the send phase, which reads them back batch by batch: a
- * million scenes are on disk, never in memory. Item RESP and digests are built in the send
- * phase, where that work overlaps with Redis executing the batches in flight (built in the read
- * pass, it made a million-scene --no-dedupe run 0.1 s slower). delete() removes the file, and so
- * does SIGINT or SIGTERM.
- */
-export class SceneSpool {
-  private readonly onSignal = (signal: NodeJS.Signals): void => {
-    this.delete();
-    process.kill(process.pid, signal); // our handlers are gone: die of the signal as before
-  };
-  private readonly fd: number;
-  private pending = '';
-  /** Scene IDs appended. */
-  count = 0;
-
-  /** The spool file, in its own fresh directory under the system temp dir (`$TMPDIR`). */
-  readonly path: string;
-
-  constructor() {
-    this.path = path.join(mkdtempSync(path.join(tmpdir(), 'ard-enqueue-')), 'scenes.txt');
-    this.fd = openSync(this.path, 'w');
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
-  }
-
-  /** Appends one scene ID (validated: printable ASCII, no newline). */
-  append(scene: string): void {
-    this.pending += scene + '\n';
-    this.count += 1;
-    if (this.pending.length >= SPOOL_WRITE_CHARS) this.flush();
-  }
-
-  /** Writes what append() buffered; call before reading the spool. */
-  flush(): void {
-    if (this.pending !== '') writeSync(this.fd, this.pending, null, 'latin1');
-    this.pending = '';
-  }
-
-  /** Closes and removes the spool and its directory; safe to call more than once. */
-  delete(): void {
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already closed
-    }
-    rmSync(path.dirname(this.path), { recursive: true, force: true });
-  }
-}
-
-/** Characters SceneSpool buffers per write: few system calls, and a string V8 still allocates young. */
-const SPOOL_WRITE_CHARS = 64 << 10;
-
-/**
- * The dedupe decision of the read pass, scene by scene: skips a scene whose digest is in the
- * table (and says why), else counts it and appends it to the spool (none in a dry run).
- */
-export class SceneSelector {
-  /** What the run pushes (or would push), and what it skips by reason. */
-  readonly counts: PushCounts = { pushed: 0, duplicateInInput: 0, enqueuedBefore: 0, pendingOrProcessing: 0 };
-  private readonly lookup?: DigestTable;
-  private readonly skipLoaded: 'enqueuedBefore' | 'pendingOrProcessing';
-  private readonly digest = new Int32Array(DIGEST_WORDS);
-
-  /**
-   * `table` holds the known digests: for `dedupe`, the record (loadRecord); for `force`, the
-   * scenes pending or processing (snapshotQueuedScenes); unused for `none`. Scenes of this run
-   * are added to it.
-   */
-  constructor(
-    mode: DedupeMode,
-    table: DigestTable | undefined,
-    private readonly spool: SceneSpool | undefined,
-  ) {
-    if (mode !== 'none' && !table) throw new Error(`mode '${mode}' needs a digest table`);
-    this.lookup = mode === 'none' ? undefined : table;
-    this.skipLoaded = mode === 'force' ? 'pendingOrProcessing' : 'enqueuedBefore';
-  }
-
-  /** Takes one valid scene ID: skips it, or keeps it for the send phase. */
-  add(scene: string): void {
-    if (this.lookup) {
-      murmur3x86_128(scene, DIGEST_SEED, this.digest, 0);
-      const found = this.lookup.add(this.digest, 0, Found.ThisRun);
-      if (found === Found.ThisRun) this.counts.duplicateInInput += 1;
-      else if (found !== Found.New) this.counts[this.skipLoaded] += 1;
-      if (found !== Found.New) return;
-    }
-    this.counts.pushed += 1;
-    this.spool?.append(scene);
-  }
-}
-
 export interface PushOptions {
   readonly redis: Redis;
   readonly keys: QueueKeys;
   readonly template: ItemTemplate;
+  readonly mode: DedupeMode;
   readonly runId: string;
-  /** The run's lock; every batch checks and refreshes it (enqueue.lua), its timer too. */
+  /**
+   * Known digests: for `dedupe`, the record (loadRecord); for `force`, the scenes pending or
+   * processing (snapshotQueuedScenes); unused for `none`. Scenes of this run are added to it.
+   */
+  readonly table?: DigestTable;
+  /** The run's lock (not for dry runs); every batch checks and refreshes it. */
   readonly lock?: EnqueueLock;
+  /** Compute the counts with reads only. */
+  readonly dryRun?: boolean;
   readonly batchSize?: number;
-  /** Called after each acknowledged batch with the number of items pushed so far. */
-  readonly onProgress?: (pushed: number) => void;
+  /** Called now and then with the number of input scenes handled so far. */
+  readonly onProgress?: (done: number) => void;
 }
 
-/**
- * The send phase: pushes an item for every scene of `scenes` (decided already, e.g. a
- * SceneSpool) in batches, several in flight. Each batch is one atomic transaction, MULTI;
- * RPUSH Q items…; EVALSHA enqueue.lua; EXEC: the script checks the run still holds the lock and
- * appends the batch's digests to `Q:enqueued`, so a run killed half-way leaves whole batches
- * behind, and a re-run pushes exactly the rest. Resolves to the number of items pushed.
- */
-export async function pushScenes(scenes: AsyncIterable<SceneLine[]>, options: PushOptions): Promise<number> {
-  const { redis, keys, template, runId, lock } = options;
-  const batchSize = options.batchSize ?? BATCH_SIZE;
-  const sha = (await redis.script('LOAD', loadLuaScript('enqueue').source)) as string;
-  const ttl = String(lock?.ttlMs ?? 0);
-  const rpushHead = `$5\r\nRPUSH\r\n${bulk(keys.pending)}`;
-  const scriptHead = `*10\r\n$7\r\nEVALSHA\r\n${bulk(sha)}$1\r\n3\r\n${bulk(keys.enqueueLock)}${bulk(keys.enqueued)}${bulk(keys.pending)}${bulk(runId)}${bulk(ttl)}`;
-  // Item i of a batch is sent as `$<len>\r\n<prefix><scene><suffix>\r\n`; scenes are printable
-  // ASCII (validated), so its byte length is known without encoding it, and the part before the
-  // scene depends only on the scene's length.
-  const prefixBytes = Buffer.byteLength(template.prefix);
-  const tail = template.suffix + '\r\n';
-  const tailBytes = Buffer.byteLength(tail);
-  // Scenes are validated printable ASCII; so is the template unless a field value is not.
-  const itemEncoding: BufferEncoding = prefixBytes + tailBytes === template.prefix.length + tail.length ? 'latin1' : 'utf8';
-  // One-entry cache: scene IDs of a workflow nearly always have one length.
-  let headLength = -1;
-  let head = '';
-  let pieceBytes = 0;
-
-  let pushed = 0;
-  let digests = new Int32Array(batchSize * DIGEST_WORDS);
-  let n = 0; // items in the batch being built
-  let items = ''; // RESP of the batch's items
-  let itemBytes = 0;
-
-  /**
-   * Sends one batch. The four commands are written back to back in one synchronous call, so no
-   * other command of this connection can land inside the MULTI.
-   */
-  const send = async (d: Int32Array, count: number, itemsResp: string, respBytes: number): Promise<void> => {
-    const pushHead = `*${count + 2}\r\n${rpushHead}`;
-    const pushHeadBytes = Buffer.byteLength(pushHead);
-    const pushBytes = Buffer.allocUnsafe(pushHeadBytes + respBytes);
-    pushBytes.write(pushHead, 0, 'utf8');
-    // latin1 copies a one-byte string as is; the byte count check guards the RESP framing.
-    const written = pushBytes.write(itemsResp, pushHeadBytes, itemEncoding);
-    if (written !== respBytes) throw new Error(`batch of ${count} items encoded to ${written} bytes, expected ${respBytes}`);
-    const scriptArgs = `${scriptHead}${bulk(String(count))}$${count * DIGEST_BYTES}\r\n`;
-    const scriptBytes = Buffer.concat([Buffer.from(scriptArgs), digestBytes(d, count), CRLF]);
-
-    const replies = [
-      redis.sendCommand(new Command('multi')),
-      redis.sendCommand(new PrebuiltCommand('rpush', pushBytes)),
-      redis.sendCommand(new PrebuiltCommand('evalsha', scriptBytes)),
-      redis.sendCommand(new Command('exec')),
-    ];
-    const settled = await Promise.allSettled(replies);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw batchError(failed.reason, keys, pushed);
-    // EXEC's reply holds each command's reply, errors as Error objects.
-    const results = (settled[3] as PromiseFulfilledResult<unknown>).value;
-    if (!Array.isArray(results)) throw new Error(`EXEC of a batch was aborted (reply ${String(results)})`);
-    const error = results.find((r) => r instanceof Error);
-    if (error) throw batchError(error, keys, pushed);
-    if (results[1] !== count) throw new Error(`enqueue.lua recorded ${String(results[1])} items, expected ${count}`);
-    pushed += count;
-    options.onProgress?.(pushed);
-  };
-
-  const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
-  const flush = async (): Promise<void> => {
-    if (n > 0) {
-      const p: Promise<void> = send(digests, n, items, itemBytes).catch((err) => {
-        failure ??= err;
-      });
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
-      digests = new Int32Array(batchSize * DIGEST_WORDS); // the one sent is still being read
-    }
-    n = 0;
-    items = '';
-    itemBytes = 0;
-    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-    if (failure) throw failure;
-    if (lock?.isLost) throw lockLost(keys, pushed);
-  };
-
-  try {
-    for await (const chunk of scenes) {
-      for (let i = 0; i < chunk.length; i++) {
-        const scene = chunk[i].scene;
-        murmur3x86_128(scene, DIGEST_SEED, digests, n * DIGEST_WORDS);
-        if (scene.length !== headLength) {
-          headLength = scene.length;
-          head = `$${prefixBytes + headLength + tailBytes - 2}\r\n${template.prefix}`;
-          pieceBytes = Buffer.byteLength(head) + headLength + tailBytes;
-        }
-        items += head + scene + tail;
-        itemBytes += pieceBytes;
-        n += 1;
-        if (n >= batchSize) await flush();
-      }
-    }
-    await flush();
-  } finally {
-    await Promise.all(inFlight); // no batch is left unanswered, even when one failed
-  }
-  if (failure) throw failure;
-  return pushed;
+/** A short id, unique enough to tell runs apart (it names the holder of the enqueue lock). */
+export function newRunId(): string {
+  return Date.now().toString(36) + randomBytes(3).toString('hex');
 }
 
 /**
@@ -285,6 +83,142 @@ class PrebuiltCommand extends Command {
 /** `$<byte length>\r\n<value>\r\n`, one RESP bulk string. */
 function bulk(value: string): string {
   return `$${Buffer.byteLength(value)}\r\n${value}\r\n`;
+}
+
+/**
+ * Pushes the items of `scenes` in batches, several batches in flight. Each batch is one atomic
+ * Lua script (queue/lua/enqueue.lua): it checks the run still holds the lock, appends the
+ * batch's digests to `Q:enqueued` and RPUSHes its items, so a run killed half-way leaves whole
+ * batches behind, and a re-run pushes exactly the rest. Membership is decided here, in `table`.
+ */
+export async function pushScenes(scenes: AsyncIterable<SceneLine[]>, options: PushOptions): Promise<PushCounts> {
+  const { redis, keys, template, mode, runId, table, lock, dryRun = false } = options;
+  const batchSize = options.batchSize ?? BATCH_SIZE;
+  if (mode !== 'none' && !table) throw new Error(`mode '${mode}' needs a digest table`);
+  const counts: PushCounts = { pushed: 0, duplicateInInput: 0, enqueuedBefore: 0, pendingOrProcessing: 0 };
+  const lookup = mode === 'none' ? undefined : table;
+  const skipLoaded: 'enqueuedBefore' | 'pendingOrProcessing' = mode === 'force' ? 'pendingOrProcessing' : 'enqueuedBefore';
+
+  const sha = dryRun ? '' : ((await redis.script('LOAD', loadLuaScript('enqueue').source)) as string);
+  const ttl = String(lock?.ttlMs ?? 0);
+  const rpushHead = `$5\r\nRPUSH\r\n${bulk(keys.pending)}`;
+  const scriptHead = `*10\r\n$7\r\nEVALSHA\r\n${bulk(sha)}$1\r\n3\r\n${bulk(keys.enqueueLock)}${bulk(keys.enqueued)}${bulk(keys.pending)}${bulk(runId)}${bulk(ttl)}`;
+  // Item i of a batch is sent as `$<len>\r\n<prefix><scene><suffix>\r\n`; scenes are printable
+  // ASCII (validated), so its byte length is known without encoding it, and the part before the
+  // scene depends only on the scene's length.
+  const prefixBytes = Buffer.byteLength(template.prefix);
+  const tail = template.suffix + '\r\n';
+  const tailBytes = Buffer.byteLength(tail);
+  // Scenes are validated printable ASCII; so is the template unless a field value is not.
+  const itemEncoding: BufferEncoding = prefixBytes + tailBytes === template.prefix.length + tail.length ? 'latin1' : 'utf8';
+  // One-entry cache: scene IDs of a workflow nearly always have one length.
+  let headLength = -1;
+  let head = '';
+  let pieceBytes = 0;
+
+  let consumed = 0; // input scenes looked at
+  let done = 0; // input scenes whose batch is acknowledged (or that were skipped before it)
+  let digests = new Int32Array(batchSize * DIGEST_WORDS);
+  let n = 0; // items in the batch being built
+  let items = ''; // RESP of the batch's items
+  let itemBytes = 0;
+
+  /**
+   * Sends one batch as MULTI; RPUSH Q items…; EVALSHA enqueue.lua; EXEC (see the script for
+   * why the items are not arguments of the script). The four commands are written back to back
+   * in one synchronous call, so no other command of this connection can land inside the MULTI.
+   */
+  const send = async (d: Int32Array, count: number, itemsResp: string, respBytes: number): Promise<void> => {
+    const pushHead = `*${count + 2}\r\n${rpushHead}`;
+    const pushHeadBytes = Buffer.byteLength(pushHead);
+    const pushBytes = Buffer.allocUnsafe(pushHeadBytes + respBytes);
+    pushBytes.write(pushHead, 0, 'utf8');
+    // latin1 copies a one-byte string as is; the byte count check guards the RESP framing.
+    const written = pushBytes.write(itemsResp, pushHeadBytes, itemEncoding);
+    if (written !== respBytes) throw new Error(`batch of ${count} items encoded to ${written} bytes, expected ${respBytes}`);
+    const scriptArgs = `${scriptHead}${bulk(String(count))}$${count * DIGEST_BYTES}\r\n`;
+    const scriptBytes = Buffer.concat([Buffer.from(scriptArgs), digestBytes(d, count), CRLF]);
+
+    const replies = [
+      redis.sendCommand(new Command('multi')),
+      redis.sendCommand(new PrebuiltCommand('rpush', pushBytes)),
+      redis.sendCommand(new PrebuiltCommand('evalsha', scriptBytes)),
+      redis.sendCommand(new Command('exec')),
+    ];
+    const settled = await Promise.allSettled(replies);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw batchError(failed.reason, keys, counts.pushed);
+    // EXEC's reply holds each command's reply, errors as Error objects.
+    const results = (settled[3] as PromiseFulfilledResult<unknown>).value;
+    if (!Array.isArray(results)) throw new Error(`EXEC of a batch was aborted (reply ${String(results)})`);
+    const error = results.find((r) => r instanceof Error);
+    if (error) throw batchError(error, keys, counts.pushed);
+    if (results[1] !== count) throw new Error(`enqueue.lua recorded ${String(results[1])} items, expected ${count}`);
+    counts.pushed += count;
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const flush = async (): Promise<void> => {
+    const upTo = consumed;
+    if (n > 0 && dryRun) counts.pushed += n;
+    if (n > 0 && !dryRun) {
+      const p: Promise<void> = send(digests, n, items, itemBytes).then(
+        () => {
+          done = Math.max(done, upTo);
+          options.onProgress?.(done);
+        },
+        (err) => {
+          failure ??= err;
+        },
+      );
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      digests = new Int32Array(batchSize * DIGEST_WORDS); // the one sent is still being read
+    }
+    n = 0;
+    items = '';
+    itemBytes = 0;
+    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+    if (failure) throw failure;
+    if (lock?.isLost) throw lockLost(keys, counts.pushed);
+  };
+
+  for await (const chunk of scenes) {
+    for (let i = 0; i < chunk.length; i++) {
+      const scene = chunk[i].scene;
+      consumed += 1;
+      const off = n * DIGEST_WORDS;
+      murmur3x86_128(scene, DIGEST_SEED, digests, off);
+      if (lookup) {
+        const found = lookup.add(digests, off, Found.ThisRun);
+        if (found !== Found.New) {
+          // The digest slot n is reused by the next scene.
+          if (found === Found.ThisRun) counts.duplicateInInput += 1;
+          else counts[skipLoaded] += 1;
+          continue;
+        }
+      }
+      if (scene.length !== headLength) {
+        headLength = scene.length;
+        const itemLength = prefixBytes + headLength + tailBytes - 2;
+        head = `$${itemLength}\r\n${template.prefix}`;
+        pieceBytes = Buffer.byteLength(head) + headLength + tailBytes;
+      }
+      items += head + scene + tail;
+      itemBytes += pieceBytes;
+      n += 1;
+      if (n >= batchSize) await flush();
+    }
+    if (inFlight.size === 0 && n === 0) {
+      done = consumed;
+      options.onProgress?.(done);
+    }
+  }
+  await flush();
+  await Promise.all(inFlight);
+  if (failure) throw failure;
+  return counts;
 }
 
 const CRLF = Buffer.from('\r\n');

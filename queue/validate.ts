@@ -1,3 +1,4 @@
+import type { Writable } from 'stream';
 import type { WorkflowDefinition } from '../lib/workflows';
 import { sceneProblem } from './items';
 import type { SceneLine } from './scene-lines';
@@ -5,7 +6,7 @@ import type { SceneLine } from './scene-lines';
 /** How many bad lines are listed before "… and N more". */
 export const MAX_REPORTED_PROBLEMS = 20;
 
-/** The outcome of validating the whole input. */
+/** The outcome of the validation pass over the whole input. */
 export interface ValidationReport {
   /** Number of valid scene IDs (duplicates included). */
   readonly valid: number;
@@ -18,30 +19,31 @@ export interface ValidationReport {
 }
 
 /**
- * Validates every scene ID of `lines`, streaming, in one pass. `onValid` gets each valid scene
- * ID in input order until the first invalid line; after it only validation goes on, so that all
- * bad lines can be reported (and nothing is pushed).
+ * Validates every scene ID of `lines`, streaming. With `spool`, writes the valid scene IDs
+ * there, one per line, so input that cannot be read twice (stdin) can be pushed afterwards.
  */
 export async function validateScenes(
   lines: AsyncIterable<SceneLine[]>,
   workflow: WorkflowDefinition,
-  onValid?: (scene: string) => void,
+  spool?: Writable,
   unit: 'line' | 'argument' = 'line',
 ): Promise<ValidationReport> {
   let valid = 0;
   let invalid = 0;
   const problems: string[] = [];
   for await (const chunk of lines) {
+    let spooled = '';
     for (const { line, scene } of chunk) {
       const problem = sceneProblem(workflow, scene);
       if (problem === undefined) {
         valid += 1;
-        if (invalid === 0) onValid?.(scene);
+        if (spool) spooled += scene + '\n';
       } else {
         invalid += 1;
         if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(`${unit} ${line}: ${problem}`);
       }
     }
+    if (spool && spooled !== '' && !spool.write(spooled)) await new Promise((r) => spool.once('drain', r));
   }
   return { valid, invalid, problems, unit };
 }
