@@ -13,7 +13,7 @@ import { DIGEST_BYTES, DigestTable } from './digest';
 import { EnqueueLock, lockTtlMs } from './lock';
 import { DedupeMode, loadRecord, newRunId, PushCounts, pushScenes, recordLength, snapshotQueuedScenes } from './push';
 import { withRedis } from './redis';
-import { argumentScenes, ChunkChecksums, readSceneFile, readSceneLines, SceneLine } from './scene-lines';
+import { argumentScenes, ChunkChecksums, readSceneFile, readSceneFileRanges, readSceneLines, SceneLine, SceneRanges, sceneRangesOf } from './scene-lines';
 import { formatValidationFailure, validateScenes } from './validate';
 
 const OPTIONS = {
@@ -138,10 +138,15 @@ function changedWhileEnqueued(source: string, detail = ''): CliError {
 /**
  * The push pass over a file: each chunk is checked against the validation pass's checksums
  * before any of its lines is used, so a file edited in between cannot push unvalidated lines.
+ * An all-ASCII file (nearly every input) is scanned as bytes; a file with other bytes (a UTF-8
+ * comment, or a Unicode space that trim() strips around a scene ID) is decoded and trimmed as
+ * the validation pass did, so that both passes always see the same scene IDs.
  */
-async function* unchangedLines(file: string, checksums: ChunkChecksums): AsyncGenerator<SceneLine[]> {
+async function* unchangedScenes(file: string, checksums: ChunkChecksums): AsyncGenerator<SceneRanges> {
   const changed = (): CliError => changedWhileEnqueued(file);
-  yield* readSceneFile(file, { encoding: checksums.ascii ? 'latin1' : 'utf8', onChunk: (chunk) => checksums.verify(chunk, changed) });
+  const verify = (chunk: Buffer): void => checksums.verify(chunk, changed);
+  if (checksums.ascii) yield* readSceneFileRanges(file, verify);
+  else yield* sceneRangesOf(readSceneFile(file, { onChunk: verify }));
   checksums.verifyComplete(changed);
 }
 
@@ -169,13 +174,13 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   try {
     // Pass 1: validate everything (spooling stdin, which cannot be read twice); push nothing yet.
     let source: string;
-    let lines: () => AsyncIterable<SceneLine[]>;
+    let lines: () => AsyncIterable<SceneRanges> | Iterable<SceneRanges>;
     let report;
     if (request.input.kind === 'arguments') {
       const scenes = request.input.scenes;
       source = 'arguments';
-      lines = () => argumentScenes(scenes);
-      report = await validateScenes(lines(), workflow, undefined, 'argument');
+      lines = () => sceneRangesOf(argumentScenes(scenes));
+      report = await validateScenes(argumentScenes(scenes), workflow, undefined, 'argument');
     } else if (request.input.kind === 'file') {
       const file = request.input.path;
       source = file;
@@ -184,10 +189,10 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
         // The push pass checks the file is unchanged chunk by chunk instead of validating again.
         const checksums = new ChunkChecksums();
         report = await validateScenes(readSceneFile(file, { onChunk: (chunk) => checksums.record(chunk) }), workflow);
-        lines = () => unchangedLines(file, checksums);
+        lines = () => unchangedScenes(file, checksums);
       } else {
         report = await validateScenes(readSceneFile(file), workflow);
-        lines = () => revalidated(readSceneFile(file), workflow, source);
+        lines = () => sceneRangesOf(revalidated(readSceneFile(file), workflow, source));
       }
     } else {
       source = 'stdin';
@@ -197,7 +202,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
       report = await validateScenes(readSceneLines(ctx.stdin), workflow, spool);
       spool.end();
       await finished(spool);
-      lines = () => readSceneFile(spoolFile, { encoding: 'latin1' }); // our own file of valid (ASCII) scene IDs
+      lines = () => readSceneFileRanges(spoolFile); // our own file of valid (ASCII) scene IDs
     }
     if (report.invalid > 0) throw new UsageError(formatValidationFailure(report, source, workflow));
 

@@ -142,3 +142,144 @@ export async function* argumentScenes(args: readonly string[]): AsyncGenerator<S
   });
   if (scenes.length > 0) yield scenes;
 }
+
+/**
+ * The scene IDs of one piece of input as byte ranges: scene i is `bytes[starts[i]..ends[i])`.
+ * The push pass hashes and copies the bytes where they lie, with no string per scene. A list
+ * yielded by readSceneFileRanges is reused: it is valid until the next one is requested.
+ */
+export class SceneRanges {
+  starts: Int32Array;
+  ends: Int32Array;
+  count = 0;
+
+  constructor(
+    public bytes: Buffer,
+    capacity = 1024,
+  ) {
+    this.starts = new Int32Array(capacity);
+    this.ends = new Int32Array(capacity);
+  }
+
+  /** Empties the list for new ranges of `bytes`. */
+  reset(bytes: Buffer): void {
+    this.bytes = bytes;
+    this.count = 0;
+  }
+
+  push(start: number, end: number): void {
+    if (this.count === this.starts.length) this.grow();
+    this.starts[this.count] = start;
+    this.ends[this.count] = end;
+    this.count += 1;
+  }
+
+  private grow(): void {
+    const capacity = Math.max(16, this.starts.length * 2);
+    const starts = new Int32Array(capacity);
+    const ends = new Int32Array(capacity);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    this.starts = starts;
+    this.ends = ends;
+  }
+}
+
+const LF = 0x0a;
+const HASH = 0x23;
+
+/**
+ * Whether String.prototype.trim() strips the ASCII byte `b`: \t, \n, \v, \f, \r and space (but
+ * not the other control characters). trim() also strips Unicode spaces such as U+00A0, which in
+ * UTF-8 are several non-ASCII bytes: the byte path is only used on all-ASCII input (see
+ * readSceneFileRanges), and tests check this against trim() for every ASCII character.
+ */
+export function isTrimmedByte(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d);
+}
+
+/**
+ * Adds to `out` the scene IDs of the lines in `bytes[0..end)`, by the rules of parseSceneLine
+ * (trimmed; blank and `#` lines skipped). Returns where the unfinished last line starts (a line
+ * without its LF yet), or `end` with `atEnd`, when that last line counts as a whole line.
+ */
+export function scanSceneLines(bytes: Buffer, end: number, out: SceneRanges, atEnd: boolean): number {
+  out.reset(bytes);
+  let lineStart = 0;
+  while (lineStart < end) {
+    // indexOf may find an LF past `end` in a reused buffer: that one is not part of this input.
+    let lineEnd = bytes.indexOf(LF, lineStart);
+    if (lineEnd === -1 || lineEnd >= end) {
+      if (!atEnd) return lineStart;
+      lineEnd = end;
+    }
+    pushTrimmedLine(bytes, lineStart, lineEnd, out);
+    lineStart = lineEnd + 1;
+  }
+  return end;
+}
+
+/** Adds the line `bytes[start..end)` (without its LF) to `out`, trimmed, unless blank or a comment. */
+function pushTrimmedLine(bytes: Buffer, start: number, end: number, out: SceneRanges): void {
+  while (start < end && isTrimmedByte(bytes[start])) start++;
+  while (end > start && isTrimmedByte(bytes[end - 1])) end--;
+  if (start < end && bytes[start] !== HASH) out.push(start, end);
+}
+
+/**
+ * The scene IDs of an all-ASCII file as byte ranges, for the push pass: the same lines as
+ * readSceneFile, read in the same READ_CHUNK_BYTES chunks (so `onChunk` sees the chunks whose
+ * checksums the validation pass recorded), without decoding them. A line cut by a chunk's end
+ * is moved to the front of the buffer and the next chunk read after it, so every range lies in
+ * one buffer. Input with non-ASCII bytes must go through readSceneFile and sceneRangesOf
+ * instead: trim() strips Unicode spaces, which this byte scan does not see as spaces.
+ */
+export function* readSceneFileRanges(path: string, onChunk?: (chunk: Buffer) => void): Generator<SceneRanges> {
+  const fd = openSync(path, 'r');
+  try {
+    let buffer: Buffer = Buffer.allocUnsafe(2 * READ_CHUNK_BYTES);
+    const ranges = new SceneRanges(buffer);
+    let kept = 0; // bytes of an unfinished line at the front of `buffer`
+    for (;;) {
+      if (buffer.length - kept < READ_CHUNK_BYTES) buffer = grown(buffer, kept); // a line longer than a chunk
+      const length = readSync(fd, buffer, kept, READ_CHUNK_BYTES, null);
+      if (length === 0) break;
+      onChunk?.(buffer.subarray(kept, kept + length));
+      const end = kept + length;
+      const rest = scanSceneLines(buffer, end, ranges, false);
+      if (ranges.count > 0) yield ranges; // used up before the buffer is touched again
+      buffer.copyWithin(0, rest, end);
+      kept = end - rest;
+    }
+    scanSceneLines(buffer, kept, ranges, true); // a last line without a newline
+    if (ranges.count > 0) yield ranges;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A buffer twice the size of `buffer`, holding its first `used` bytes. */
+function grown(buffer: Buffer, used: number): Buffer {
+  const bigger = Buffer.allocUnsafe(buffer.length * 2);
+  buffer.copy(bigger, 0, 0, used);
+  return bigger;
+}
+
+/**
+ * Scene IDs given as strings (arguments, or lines decoded from a non-ASCII file) as byte
+ * ranges, one Buffer per chunk of lines. Scene IDs that passed validation are printable ASCII.
+ */
+export async function* sceneRangesOf(lines: AsyncIterable<SceneLine[]>): AsyncGenerator<SceneRanges> {
+  for await (const chunk of lines) {
+    let total = 0;
+    for (const { scene } of chunk) total += Buffer.byteLength(scene);
+    const ranges = new SceneRanges(Buffer.allocUnsafe(total), chunk.length);
+    let pos = 0;
+    for (const { scene } of chunk) {
+      const end = pos + ranges.bytes.write(scene, pos);
+      ranges.push(pos, end);
+      pos = end;
+    }
+    if (ranges.count > 0) yield ranges;
+  }
+}

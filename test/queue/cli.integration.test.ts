@@ -178,7 +178,7 @@ test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every s
 }, 30_000);
 
 test('a second enqueue while one is writing fails at once with exit 1, pushing nothing; the lock is released after', async () => {
-  const count = 300_000;
+  const count = 1_000_000; // long enough a run (~0.5 s) that the second one starts while it writes
   const first = spawn('node', [CLI, 'enqueue', '--file', sceneFile('first.txt', Array.from({ length: count }, (_, i) => scene(i))), '--redis-url', server.url], { cwd: ROOT, stdio: 'ignore' });
   const firstExit = new Promise<number | null>((resolve) => first.on('exit', resolve));
   await until(async () => (await redis.llen('jobS2')) > 0);
@@ -272,6 +272,19 @@ test('stdin input, flags setting item fields, password in the URL', async () => 
   } finally {
     await secured.stop();
   }
+});
+
+test('a file with UTF-8 (a comment, Unicode spaces that trim() strips) pushes the IDs that validation saw; CRLF lines of an ASCII file are trimmed', async () => {
+  const utf8 = sceneFile('utf8.txt', ['# café', `\u00a0${scene(1)}\u3000`, `\ufeff${scene(2)}\r`, '\u2003# indented comment']);
+  const result = await cli(['enqueue', '--file', utf8, '--json', '--redis-url', server.url]);
+  expect(result.stderr).toBe('');
+  expect(JSON.parse(result.stdout)).toMatchObject({ scenes: 2, pushed: 2 });
+  expect(await redis.lrange('jobS2', 0, -1)).toEqual([item(scene(1)), item(scene(2))]);
+  const crlf = path.join(TMP, 'crlf.txt');
+  writeFileSync(crlf, `# ascii\r\n\t${scene(3)} \r\n\r\n${scene(4)}`);
+  expect((await cli(['enqueue', '--file', crlf, '--redis-url', server.url])).code).toBe(0);
+  expect(await redis.lrange('jobS2', 0, -1)).toEqual([item(scene(1)), item(scene(2)), item(scene(3)), item(scene(4))]);
+  expect(await recorded(redis)).toEqual([1, 2, 3, 4].map((i) => digestHex(scene(i))));
 });
 
 test('--dry-run reports without writing', async () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { SENTINEL_2 } from '../../lib/workflows';
-import { capacityFor, DIGEST_SEED, DigestTable, digestBytes, Found, murmur3x86_128, sceneDigest } from '../../queue/digest';
+import { capacityFor, DIGEST_SEED, DigestTable, digestBytes, Found, murmur3x86_128, murmur3x86_128Bytes, sceneDigest } from '../../queue/digest';
 import { sceneProblem } from '../../queue/items';
 import { ChunkChecksums, readSceneFile, READ_CHUNK_BYTES } from '../../queue/scene-lines';
 
@@ -16,6 +16,19 @@ function mm3(key: string, seed: number): string[] {
   const out = new Int32Array(4);
   murmur3x86_128(key, seed, out, 0);
   return hex(out);
+}
+
+/** murmur3x86_128Bytes of `key`'s latin1 bytes, placed between other bytes of a larger Buffer. */
+function mm3Bytes(key: string, seed: number): string[] {
+  const bytes = Buffer.concat([Buffer.from('junk\n'), Buffer.from(key, 'latin1'), Buffer.from('\nmore')]);
+  const out = new Int32Array(4);
+  murmur3x86_128Bytes(bytes, 5, 5 + key.length, seed, out, 0);
+  return hex(out);
+}
+
+/** A random string of `length` printable ASCII characters. */
+function randomAscii(length: number): string {
+  return Array.from({ length }, () => String.fromCharCode(0x20 + Math.floor(Math.random() * 95))).join('');
 }
 
 describe('MurmurHash3_x86_128', () => {
@@ -38,6 +51,18 @@ describe('MurmurHash3_x86_128', () => {
     ['a'.repeat(256), 0x9747b28c, ['d3f2b7bb', 'f666c0cc', 'd4a40060', '5ec8d32a']],
   ])('%j with seed %d', (key, seed, expected) => {
     expect(mm3(key, seed)).toEqual(expected);
+    expect(mm3Bytes(key, seed)).toEqual(expected); // the push pass's byte version
+  });
+
+  test("the byte version gives the string version's digests (same record format) on random scene IDs and ASCII", () => {
+    const keys = [
+      ...Array.from({ length: 300 }, (_, i) => randomAscii(i % 100)), // every tail length, several blocks
+      ...Array.from({ length: 300 }, () => {
+        const d = (n: number): string => String(Math.floor(Math.random() * 10 ** n)).padStart(n, '0');
+        return `S2${'ABC'[Math.floor(Math.random() * 3)]}_MSIL2A_${d(8)}T${d(6)}_N${d(4)}_R${d(3)}_T${d(2)}LRR_${d(8)}T${d(6)}`;
+      }),
+    ];
+    for (const key of keys) expect(mm3Bytes(key, DIGEST_SEED)).toEqual(mm3(key, DIGEST_SEED));
   });
 
   test("SMHasher's verification value 0xB3ECE62A (keys of length 0-255, seeds 256-i, hash of the hashes)", () => {
