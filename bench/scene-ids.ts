@@ -1,7 +1,6 @@
 /**
- * Distinct valid Sentinel-2 product names for benchmarks, side-effect free so that every bench
- * can import it. Same generator as bench/enqueue.ts's `sceneId` (which runs its benchmark on
- * import, so it cannot be imported itself).
+ * Distinct valid Sentinel-2 product names for the benchmarks, in a side-effect-free module so
+ * that every bench can import it (each bench runs on import).
  */
 
 /** The i-th of up to 143 × 60 × 28 × 86,400 distinct valid Sentinel-2 product names. */
