@@ -1,5 +1,5 @@
 import { execFile } from 'child_process';
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
@@ -23,6 +23,7 @@ afterEach(async () => {
   await server?.stop();
   server = undefined;
 });
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 /** Distinct valid Sentinel-2 scene IDs: sensing time HHMMSS from i, relative orbit from i. */
 function scenes(n: number): string[] {
@@ -39,7 +40,7 @@ async function count(url: string): Promise<{ pending: number; enqueued: number }
     // The dedupe record is a string of 16-byte scene digests (queue/digest.ts).
     return { pending: await redis.llen(K.pending), enqueued: (await redis.strlen(K.enqueued)) / 16 };
   } finally {
-    redis.disconnect();
+    await redis.quit();
   }
 }
 
@@ -97,7 +98,7 @@ test('control: the same kill -9 without persistence loses the queue (so the chec
   server = await RedisServer.start({ configFile: CONF, args: ['--appendonly', 'no'] });
   const redis = new Redis(server.url);
   await redis.rpush(K.pending, 'a', 'b', 'c');
-  redis.disconnect();
+  await redis.quit();
   await server.kill();
   await server.restart();
   expect(await count(server.url)).toEqual({ pending: 0, enqueued: 0 });
