@@ -21,102 +21,19 @@ export const DIGEST_WORDS = 4;
 export const DIGEST_SEED = 0x9747b28c;
 
 /**
- * Called as `charCodeAt.call(key, i)` rather than `key.charCodeAt(i)`: input lines are strings of
- * several internal representations (sliced, flat, cons), which made the property load generic
- * (a LoadIC call per byte, 4× slower over 1M scenes); the known builtin is inlined instead.
- */
-const charCodeAt = String.prototype.charCodeAt;
-
-/**
- * MurmurHash3_x86_128 of `key`'s char codes taken as bytes, written to `out[off..off+3]` as
- * h1..h4. Exact for ASCII and for binary (latin1) strings; scene IDs are ASCII (validated).
- * Hashing the JS string directly avoids encoding a Buffer per scene.
+ * MurmurHash3_x86_128 of `key`'s char codes taken as bytes (latin1; scene IDs are validated
+ * ASCII), written to `out[off..off+3]` as h1..h4. For the few strings hashed outside the push
+ * pass (e.g. the scenes of queued items for `--force`); the push pass hashes bytes in place.
  */
 export function murmur3x86_128(key: string, seed: number, out: Int32Array | Uint32Array, off: number): void {
-  const len = key.length;
-  const nblocks = len >> 4;
-  let h1 = seed | 0;
-  let h2 = h1;
-  let h3 = h1;
-  let h4 = h1;
-  const c1 = 0x239b961b;
-  const c2 = 0xab0e9789;
-  const c3 = 0x38b34ae5;
-  const c4 = 0xa1e38b93;
-  let k1: number;
-  let k2: number;
-  let k3: number;
-  let k4: number;
-  for (let b = 0; b < nblocks; b++) {
-    const i = b << 4;
-    k1 = charCodeAt.call(key, i) | (charCodeAt.call(key, i + 1) << 8) | (charCodeAt.call(key, i + 2) << 16) | (charCodeAt.call(key, i + 3) << 24);
-    k2 = charCodeAt.call(key, i + 4) | (charCodeAt.call(key, i + 5) << 8) | (charCodeAt.call(key, i + 6) << 16) | (charCodeAt.call(key, i + 7) << 24);
-    k3 = charCodeAt.call(key, i + 8) | (charCodeAt.call(key, i + 9) << 8) | (charCodeAt.call(key, i + 10) << 16) | (charCodeAt.call(key, i + 11) << 24);
-    k4 = charCodeAt.call(key, i + 12) | (charCodeAt.call(key, i + 13) << 8) | (charCodeAt.call(key, i + 14) << 16) | (charCodeAt.call(key, i + 15) << 24);
-
-    k1 = Math.imul(k1, c1); k1 = (k1 << 15) | (k1 >>> 17); k1 = Math.imul(k1, c2); h1 ^= k1;
-    h1 = (h1 << 19) | (h1 >>> 13); h1 = (h1 + h2) | 0; h1 = (Math.imul(h1, 5) + 0x561ccd1b) | 0;
-    k2 = Math.imul(k2, c2); k2 = (k2 << 16) | (k2 >>> 16); k2 = Math.imul(k2, c3); h2 ^= k2;
-    h2 = (h2 << 17) | (h2 >>> 15); h2 = (h2 + h3) | 0; h2 = (Math.imul(h2, 5) + 0x0bcaa747) | 0;
-    k3 = Math.imul(k3, c3); k3 = (k3 << 17) | (k3 >>> 15); k3 = Math.imul(k3, c4); h3 ^= k3;
-    h3 = (h3 << 15) | (h3 >>> 17); h3 = (h3 + h4) | 0; h3 = (Math.imul(h3, 5) + 0x96cd1c35) | 0;
-    k4 = Math.imul(k4, c4); k4 = (k4 << 18) | (k4 >>> 14); k4 = Math.imul(k4, c1); h4 ^= k4;
-    h4 = (h4 << 13) | (h4 >>> 19); h4 = (h4 + h1) | 0; h4 = (Math.imul(h4, 5) + 0x32ac3b17) | 0;
-  }
-  const t = nblocks << 4;
-  k1 = 0;
-  k2 = 0;
-  k3 = 0;
-  k4 = 0;
-  // The 1-15 tail bytes, as the reference's fall-through switch: byte j of the tail goes to
-  // word k(1 + j/4), at bit 8 × (j % 4); a word is mixed in when it got any byte.
-  const rem = len & 15;
-  if (rem > 12) {
-    if (rem > 14) k4 ^= charCodeAt.call(key, t + 14) << 16;
-    if (rem > 13) k4 ^= charCodeAt.call(key, t + 13) << 8;
-    k4 ^= charCodeAt.call(key, t + 12);
-    k4 = Math.imul(k4, c4); k4 = (k4 << 18) | (k4 >>> 14); k4 = Math.imul(k4, c1); h4 ^= k4;
-  }
-  if (rem > 8) {
-    if (rem > 11) k3 ^= charCodeAt.call(key, t + 11) << 24;
-    if (rem > 10) k3 ^= charCodeAt.call(key, t + 10) << 16;
-    if (rem > 9) k3 ^= charCodeAt.call(key, t + 9) << 8;
-    k3 ^= charCodeAt.call(key, t + 8);
-    k3 = Math.imul(k3, c3); k3 = (k3 << 17) | (k3 >>> 15); k3 = Math.imul(k3, c4); h3 ^= k3;
-  }
-  if (rem > 4) {
-    if (rem > 7) k2 ^= charCodeAt.call(key, t + 7) << 24;
-    if (rem > 6) k2 ^= charCodeAt.call(key, t + 6) << 16;
-    if (rem > 5) k2 ^= charCodeAt.call(key, t + 5) << 8;
-    k2 ^= charCodeAt.call(key, t + 4);
-    k2 = Math.imul(k2, c2); k2 = (k2 << 16) | (k2 >>> 16); k2 = Math.imul(k2, c3); h2 ^= k2;
-  }
-  if (rem > 0) {
-    if (rem > 3) k1 ^= charCodeAt.call(key, t + 3) << 24;
-    if (rem > 2) k1 ^= charCodeAt.call(key, t + 2) << 16;
-    if (rem > 1) k1 ^= charCodeAt.call(key, t + 1) << 8;
-    k1 ^= charCodeAt.call(key, t);
-    k1 = Math.imul(k1, c1); k1 = (k1 << 15) | (k1 >>> 17); k1 = Math.imul(k1, c2); h1 ^= k1;
-  }
-  h1 ^= len; h2 ^= len; h3 ^= len; h4 ^= len;
-  h1 = (h1 + h2) | 0; h1 = (h1 + h3) | 0; h1 = (h1 + h4) | 0;
-  h2 = (h2 + h1) | 0; h3 = (h3 + h1) | 0; h4 = (h4 + h1) | 0;
-  h1 = fmix32(h1); h2 = fmix32(h2); h3 = fmix32(h3); h4 = fmix32(h4);
-  h1 = (h1 + h2) | 0; h1 = (h1 + h3) | 0; h1 = (h1 + h4) | 0;
-  h2 = (h2 + h1) | 0; h3 = (h3 + h1) | 0; h4 = (h4 + h1) | 0;
-  out[off] = h1;
-  out[off + 1] = h2;
-  out[off + 2] = h3;
-  out[off + 3] = h4;
+  const bytes = Buffer.from(key, 'latin1');
+  murmur3x86_128Bytes(bytes, 0, bytes.length, seed, out, off);
 }
 
 /**
  * MurmurHash3_x86_128 of the bytes `bytes[start..end)`, written to `out[off..off+3]` as h1..h4:
  * the push pass hashes scene IDs where they lie in the input chunk, with no string per scene.
- * Gives the same digests as murmur3x86_128 of the same bytes as a latin1/ASCII string (tested):
- * both write one record format. The two are separate copies of the algorithm on purpose: each
- * reads one kind of input only (string char codes, or a Uint8Array), which keeps V8's element
- * loads monomorphic and inlined; a shared accessor made the hot loop generic.
+ * It reads a Uint8Array only, which keeps V8's element loads monomorphic and inlined.
  */
 export function murmur3x86_128Bytes(bytes: Uint8Array, start: number, end: number, seed: number, out: Int32Array | Uint32Array, off: number): void {
   const len = end - start;
@@ -154,7 +71,8 @@ export function murmur3x86_128Bytes(bytes: Uint8Array, start: number, end: numbe
   k2 = 0;
   k3 = 0;
   k4 = 0;
-  // The 1-15 tail bytes, as in murmur3x86_128.
+  // The 1-15 tail bytes, as the reference's fall-through switch: byte j of the tail goes to
+  // word k(1 + j/4), at bit 8 × (j % 4); a word is mixed in when it got any byte.
   const rem = len & 15;
   if (rem > 12) {
     if (rem > 14) k4 ^= bytes[t + 14] << 16;
