@@ -1,5 +1,5 @@
 import { DEFAULT_WORKFLOW } from '../lib/workflows';
-import { parseCommandArgs, resolveRedisUrl, resolveTarget, stringFlag, workflowHelp } from './args';
+import { COMMON_OPTIONS, parseCommandArgs, resolveRedisUrl, resolveTarget, stringFlag, workflowHelp } from './args';
 import type { CliContext, Subcommand } from './context';
 import { EXIT, UsageError } from './errors';
 import { withRedis } from './redis';
@@ -19,12 +19,8 @@ export function formatDeadLetters(queue: string, total: number, items: readonly 
 }
 
 const LIST_OPTIONS = {
-  workflow: { type: 'string', short: 'w' },
-  queue: { type: 'string', short: 'q' },
+  ...COMMON_OPTIONS,
   limit: { type: 'string' },
-  'redis-url': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 async function runList(args: readonly string[], ctx: CliContext): Promise<number> {
@@ -74,13 +70,9 @@ export function formatRetry(result: RetryDeadLettersResult): string {
 }
 
 const RETRY_OPTIONS = {
-  workflow: { type: 'string', short: 'w' },
-  queue: { type: 'string', short: 'q' },
+  ...COMMON_OPTIONS,
   all: { type: 'boolean' },
-  'redis-url': { type: 'string' },
   'dry-run': { type: 'boolean' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 async function runRetry(args: readonly string[], ctx: CliContext): Promise<number> {

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { finished } from 'stream/promises';
 import { queueKeys } from '../lib/queue-keys';
 import type { WorkflowDefinition } from '../lib/workflows';
-import { parseCommandArgs, resolveRedisUrl, resolveTarget, stringFlag, Target, workflowHelp } from './args';
+import { COMMON_OPTIONS, parseCommandArgs, resolveRedisUrl, resolveTarget, stringFlag, Target, workflowHelp } from './args';
 import type { CliContext, Subcommand } from './context';
 import { CliError, EXIT, UsageError } from './errors';
 import { FieldFlag, FIELD_FLAGS, ItemTemplate, itemFields, sceneProblem } from './items';
@@ -17,18 +17,14 @@ import { argumentScenes, ChunkChecksums, readSceneFile, readSceneFileRanges, rea
 import { formatValidationFailure, validateScenes } from './validate';
 
 const OPTIONS = {
+  ...COMMON_OPTIONS,
   file: { type: 'string', short: 'f' },
-  workflow: { type: 'string', short: 'w' },
-  queue: { type: 'string', short: 'q' },
   'inter-dir': { type: 'string' },
   's3-bucket': { type: 'string' },
   's3-dir': { type: 'string' },
   'no-dedupe': { type: 'boolean' },
   force: { type: 'boolean' },
-  'redis-url': { type: 'string' },
   'dry-run': { type: 'boolean' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Where the scene IDs come from. */

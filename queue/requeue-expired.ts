@@ -1,6 +1,6 @@
 import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS } from '../lib/recovery-defaults';
 import { DEFAULT_WORKFLOW } from '../lib/workflows';
-import { parseCommandArgs, ParsedArgs, resolveRedisUrl, resolveTarget, stringFlag, workflowHelp } from './args';
+import { COMMON_OPTIONS, parseCommandArgs, ParsedArgs, resolveRedisUrl, resolveTarget, stringFlag, workflowHelp } from './args';
 import type { CliContext, Subcommand } from './context';
 import { EXIT, UsageError } from './errors';
 import { withRedis } from './redis';
@@ -37,14 +37,10 @@ export function formatRequeueExpired(result: RequeueExpiredResult, graceSeconds:
 }
 
 const OPTIONS = {
-  workflow: { type: 'string', short: 'w' },
-  queue: { type: 'string', short: 'q' },
+  ...COMMON_OPTIONS,
   'grace-seconds': { type: 'string' },
   'max-attempts': { type: 'string' },
-  'redis-url': { type: 'string' },
   'dry-run': { type: 'boolean' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 async function run(args: readonly string[], ctx: CliContext): Promise<number> {

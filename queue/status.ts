@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import type Redis from 'ioredis';
 import { queueKeys } from '../lib/queue-keys';
 import { WORKFLOWS } from '../lib/workflows';
-import { parseCommandArgs, resolveRedisUrl, resolveTarget, stringFlag, Target, workflowHelp } from './args';
+import { COMMON_OPTIONS, parseCommandArgs, resolveRedisUrl, resolveTarget, stringFlag, Target, workflowHelp } from './args';
 import type { CliContext, Subcommand } from './context';
 import { EXIT } from './errors';
 import { DIGEST_BYTES } from './digest';
@@ -69,11 +69,7 @@ export function formatStatusTable(statuses: readonly QueueStatus[]): string {
 }
 
 const OPTIONS = {
-  workflow: { type: 'string', short: 'w' },
-  queue: { type: 'string', short: 'q' },
-  'redis-url': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  ...COMMON_OPTIONS,
 } as const;
 
 async function run(args: readonly string[], ctx: CliContext): Promise<number> {
