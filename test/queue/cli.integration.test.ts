@@ -151,8 +151,12 @@ test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every s
   // Kill once the first batches have landed, well before the end.
   for (let length = 0; length === 0 && running; length = await redis.llen('jobS2')) await new Promise((r) => setTimeout(r, 2));
   expect(running).toBe(true);
+  // Writes wait until the kill has landed, so the run cannot finish first however fast this
+  // machine is; batches it sent meanwhile die with it (their EXEC never runs) or land whole.
+  await redis.call('CLIENT', 'PAUSE', '5000', 'WRITE');
   child.kill('SIGKILL');
   await exited;
+  await redis.call('CLIENT', 'UNPAUSE');
   const partial = await redis.llen('jobS2');
   expect(partial).toBeGreaterThan(0);
   expect(partial).toBeLessThan(count);
@@ -184,6 +188,9 @@ test('a second enqueue while one is writing fails at once with exit 1, pushing n
   await until(async () => (await redis.llen('jobS2')) > 0);
   const holder = await redis.get('jobS2:enqueue_lock');
   expect(holder).toMatch(/^\w+$/);
+  // Hold every write for 2 s, so the first run cannot finish (however fast this machine is)
+  // before the second one has asked for the lock; the second's SET NX waits in line too.
+  await redis.call('CLIENT', 'PAUSE', '2000', 'WRITE');
   const other = scene(count + 1);
   const second = await cli(['enqueue', other, '--redis-url', server.url]);
   expect(second.code).toBe(1);
@@ -202,13 +209,15 @@ test('a second enqueue while one is writing fails at once with exit 1, pushing n
 }, 30_000);
 
 test('a run whose lock is taken mid-run stops with exit 1; its batches after that are undone, whole batches stay', async () => {
-  const count = 300_000;
+  const count = 1_000_000;
   const file = sceneFile('stolen.txt', Array.from({ length: count }, (_, i) => scene(i)));
   const child = spawn('node', [CLI, 'enqueue', '--file', file, '--redis-url', server.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   await until(async () => (await redis.llen('jobS2')) > 0);
+  // Writes wait 1 s, so the theft lands while the run still has most of its batches to send.
+  await redis.call('CLIENT', 'PAUSE', '1000', 'WRITE');
   await redis.set('jobS2:enqueue_lock', 'thief'); // as if the lock had expired and another run took it
   expect(await exited).toBe(1);
   expect(stderr).toMatch(
