@@ -5,13 +5,12 @@ import { UsageError } from './errors';
 /** Where `kubectl port-forward -n ard svc/redis-master 6379:6379` makes the cluster's Redis answer. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** Options every subcommand takes: which queue, which Redis, output format, help. */
+/** Options every subcommand takes: which queue, which Redis, output format (`--help` is the CLI's). */
 export const COMMON_OPTIONS = {
   workflow: { type: 'string', short: 'w' },
   queue: { type: 'string', short: 'q' },
   'redis-url': { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Options = NonNullable<ParseArgsConfig['options']>;

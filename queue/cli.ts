@@ -45,7 +45,12 @@ export async function main(argv: readonly string[], ctx: CliContext): Promise<nu
   const load = Object.prototype.hasOwnProperty.call(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
   try {
     if (!load) throw new UsageError(`unknown subcommand '${name}'; subcommands: ${Object.keys(SUBCOMMANDS).join(', ')}`);
-    return await load().run(args, ctx);
+    const command = load();
+    if (asksForHelp(args)) {
+      ctx.stdout.write(command.help);
+      return EXIT.ok;
+    }
+    return await command.run(args, ctx);
   } catch (err) {
     if (err instanceof UsageError) {
       ctx.stderr.write(`error: ${err.message}\n(see: npm run queue -- ${load ? `${name} ` : ''}--help)\n`);
@@ -56,6 +61,12 @@ export async function main(argv: readonly string[], ctx: CliContext): Promise<nu
     if (!(err instanceof CliError) && ctx.env.DEBUG) ctx.stderr.write(`${(err as Error).stack}\n`);
     return EXIT.failure;
   }
+}
+
+/** `--help` or `-h` among the options (before a `--` that ends them): every subcommand has help. */
+function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
 }
 
 /**

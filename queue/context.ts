@@ -18,7 +18,7 @@ export interface CliContext {
 export interface Subcommand {
   /** One line for the top-level `--help`. */
   readonly summary: string;
-  /** Full `--help` text of the subcommand. */
+  /** Full `--help` text of the subcommand; the CLI prints it for `--help` or `-h`. */
   readonly help: string;
   /** Runs the subcommand; resolves to the exit code. Throws UsageError (2) or CliError (1). */
   run(args: readonly string[], ctx: CliContext): Promise<number>;

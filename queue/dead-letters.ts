@@ -25,10 +25,6 @@ const LIST_OPTIONS = {
 
 async function runList(args: readonly string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs('dead-letters', args, LIST_OPTIONS, false);
-  if (values.help) {
-    ctx.stdout.write(LIST_HELP);
-    return EXIT.ok;
-  }
   const target = resolveTarget(stringFlag(values, 'workflow'), stringFlag(values, 'queue'));
   const limit = integerFlag(values, 'limit', 1);
   const redisUrl = resolveRedisUrl(stringFlag(values, 'redis-url'), ctx.env);
@@ -77,10 +73,6 @@ const RETRY_OPTIONS = {
 
 async function runRetry(args: readonly string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommandArgs('retry-dead-letters', args, RETRY_OPTIONS, true);
-  if (values.help) {
-    ctx.stdout.write(RETRY_HELP);
-    return EXIT.ok;
-  }
   if (values.all && positionals.length > 0) throw new UsageError('give either --all or items/scene IDs, not both');
   if (!values.all && positionals.length === 0) throw new UsageError('name the items or scene IDs to retry, or --all');
   const target = resolveTarget(stringFlag(values, 'workflow'), stringFlag(values, 'queue'));

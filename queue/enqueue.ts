@@ -42,9 +42,8 @@ export interface EnqueueRequest {
 }
 
 /** Parses and checks `enqueue` arguments without touching Redis or the input. */
-export function parseEnqueueArgs(args: readonly string[], ctx: Pick<CliContext, 'env' | 'stdin'>): EnqueueRequest | 'help' {
+export function parseEnqueueArgs(args: readonly string[], ctx: Pick<CliContext, 'env' | 'stdin'>): EnqueueRequest {
   const { values, positionals } = parseCommandArgs('enqueue', args, OPTIONS, true);
-  if (values.help) return 'help';
   const target = resolveTarget(stringFlag(values, 'workflow'), stringFlag(values, 'queue'));
   const flags: Partial<Record<FieldFlag, string>> = {};
   for (const flag of Object.keys(FIELD_FLAGS) as FieldFlag[]) {
@@ -158,12 +157,7 @@ async function* revalidated(lines: AsyncIterable<SceneLine[]>, workflow: Workflo
 }
 
 async function run(args: readonly string[], ctx: CliContext): Promise<number> {
-  const parsed = parseEnqueueArgs(args, ctx);
-  if (parsed === 'help') {
-    ctx.stdout.write(HELP);
-    return EXIT.ok;
-  }
-  const request = parsed;
+  const request = parseEnqueueArgs(args, ctx);
   const { workflow, queue } = request.target;
   const started = Date.now();
   let spoolDir: string | undefined;

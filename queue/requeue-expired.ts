@@ -45,10 +45,6 @@ const OPTIONS = {
 
 async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs('requeue-expired', args, OPTIONS, false);
-  if (values.help) {
-    ctx.stdout.write(HELP);
-    return EXIT.ok;
-  }
   const target = resolveTarget(stringFlag(values, 'workflow'), stringFlag(values, 'queue'));
   const graceSeconds = integerFlag(values, 'grace-seconds', 0) ?? DEFAULT_GRACE_SECONDS;
   const maxAttempts = integerFlag(values, 'max-attempts', 1) ?? DEFAULT_MAX_ATTEMPTS;

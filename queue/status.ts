@@ -74,10 +74,6 @@ const OPTIONS = {
 
 async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs('status', args, OPTIONS, false);
-  if (values.help) {
-    ctx.stdout.write(HELP);
-    return EXIT.ok;
-  }
   const workflow = stringFlag(values, 'workflow');
   const queue = stringFlag(values, 'queue');
   const single = workflow !== undefined || queue !== undefined;

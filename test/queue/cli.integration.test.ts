@@ -351,4 +351,11 @@ test('usage errors exit 2 and point to --help; --help exits 0', async () => {
   const help = await cli(['status', '--help']);
   expect(help.code).toBe(0);
   expect(help.stdout).toMatch(/^Usage: npm run queue -- status/);
+  const short = await cli(['enqueue', scene(1), '-h', '--redis-url', 'redis://127.0.0.1:1']);
+  expect(short).toMatchObject({ code: 0, stderr: '' });
+  expect(short.stdout).toMatch(/^Usage: npm run queue -- enqueue/);
+  // After `--` a "-h" is an argument, not a request for help.
+  const argument = await cli(['enqueue', '--', '-h']);
+  expect(argument.code).toBe(2);
+  expect(argument.stdout).toBe('');
 });

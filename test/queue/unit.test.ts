@@ -204,7 +204,6 @@ describe('arguments', () => {
 describe('output', () => {
   test('summary names every skip reason', () => {
     const request = parseEnqueueArgs([S2], NO_TTY);
-    if (request === 'help') throw new Error('unexpected');
     const summary = makeSummary(request, 10, { pushed: 6, duplicateInInput: 1, enqueuedBefore: 2, pendingOrProcessing: 1 }, 'run1', 1234);
     expect(formatSummary(summary)).toBe(
       'jobS2 (s2): pushed 6 items; skipped 4: 2 enqueued by an earlier run (use --force to push them again), 1 pending or processing right now, 1 repeated in the input (10 scene IDs read, 1.2 s)',
