@@ -6,6 +6,7 @@
  * manifests import it at synth time.
  */
 import { QueueKeys } from './queue-keys';
+import { nonNegativeInteger, positiveInteger } from './validation';
 
 /**
  * Seconds an item must be seen in `Q:processing` without a lease before it is requeued.
@@ -53,14 +54,8 @@ export function requeueExpiredArguments(
   keys: QueueKeys,
   options: RequeueExpiredOptions = {},
 ): { readonly keys: string[]; readonly args: string[] } {
-  const graceSeconds = options.graceSeconds ?? DEFAULT_GRACE_SECONDS;
-  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  if (!Number.isInteger(graceSeconds) || graceSeconds < 0) {
-    throw new Error(`'graceSeconds' must be an integer >= 0, got ${graceSeconds}`);
-  }
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new Error(`'maxAttempts' must be an integer >= 1, got ${maxAttempts}`);
-  }
+  const graceSeconds = nonNegativeInteger('graceSeconds', options.graceSeconds ?? DEFAULT_GRACE_SECONDS);
+  const maxAttempts = positiveInteger('maxAttempts', options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
   return {
     keys: [keys.pending, keys.processing, keys.attempts, keys.unleasedSince, keys.deadLetter],
     args: [keys.leasePrefix, String(graceSeconds), String(maxAttempts), options.dryRun ? '1' : '0'],

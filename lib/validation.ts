@@ -66,14 +66,10 @@ export function absolutePath(field: string, value: string): string {
 /** Env var names that carry credentials: these may come only from a Secret. */
 const CREDENTIAL_NAME = /(KEY|SECRET|PASSWORD|PASSWD|PWD|TOKEN|CREDENTIAL)/i;
 
-export function looksLikeCredential(envName: string): boolean {
-  return CREDENTIAL_NAME.test(envName);
-}
-
 /** Refuses literal values for credential-like env vars, so no secret lands in git or dist/. */
 export function noLiteralCredentials(field: string, env: Readonly<Record<string, string>>): void {
   for (const name of Object.keys(env)) {
-    if (looksLikeCredential(name)) {
+    if (CREDENTIAL_NAME.test(name)) {
       throw new ConfigError(
         `'${field}.${name}' looks like a credential and must not be a literal value: ` +
           `put it in the Secret named by 'credentialsSecret' (see README, "Credentials")`,

@@ -271,7 +271,7 @@ function workerSecurity(security: WorkerSecurityProps): { pod: k8s.PodSecurityCo
 }
 
 /** First 10 hex digits of the SHA-256 of the pod template: enough to tell templates apart. */
-export function podTemplateHash(template: k8s.PodTemplateSpec): string {
+function podTemplateHash(template: k8s.PodTemplateSpec): string {
   return createHash('sha256').update(JSON.stringify(k8s.KubePodTemplate.manifest({ template }))).digest('hex').slice(0, 10);
 }
 

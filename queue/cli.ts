@@ -86,6 +86,7 @@ export function staleBuildMessage(compiledFile: string): string | undefined {
     path.join(root, 'lib', 'workflows.ts'),
     path.join(root, 'lib', 'queue-keys.ts'),
     path.join(root, 'lib', 'recovery-defaults.ts'),
+    path.join(root, 'lib', 'validation.ts'),
   ];
   const newer = sources.find((file) => {
     try {

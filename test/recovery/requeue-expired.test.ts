@@ -67,8 +67,8 @@ describe('defaults', () => {
   });
 
   test('arguments are validated with the option name and value', () => {
-    expect(() => requeueExpiredArguments(K, { graceSeconds: -1 })).toThrow("'graceSeconds' must be an integer >= 0, got -1");
-    expect(() => requeueExpiredArguments(K, { maxAttempts: 0 })).toThrow("'maxAttempts' must be an integer >= 1, got 0");
+    expect(() => requeueExpiredArguments(K, { graceSeconds: -1 })).toThrow("'graceSeconds' must be a non-negative integer, got -1");
+    expect(() => requeueExpiredArguments(K, { maxAttempts: 0 })).toThrow("'maxAttempts' must be a positive integer, got 0");
     expect(requeueExpiredArguments(K, { graceSeconds: 5, maxAttempts: 4, dryRun: true })).toEqual({
       keys: ['jobS2', 'jobS2:processing', 'jobS2:attempts', 'jobS2:unleased_since', 'jobS2:dead_letter'],
       args: ['jobS2:leased_by_session:', '5', '4', '1'],

@@ -1,6 +1,4 @@
-import { readFileSync } from 'fs';
 import { Chart, Testing } from 'cdk8s';
-import { parseAllDocuments } from 'yaml';
 import { CHART_ID } from '../../lib/app';
 import { EnvironmentConfig } from '../../lib/environments';
 import { WorkQueueChart } from '../../lib/work-queue-chart';
@@ -30,9 +28,4 @@ export function onlyOfKind(objects: readonly Manifest[], kind: string, name?: st
   const found = ofKind(objects, kind).filter((o) => name === undefined || o.metadata.name === name);
   if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` named ${name}` : ''}, found ${found.length}`);
   return found[0];
-}
-
-/** Every document of a multi-document YAML file. */
-export function readManifests(file: string): Manifest[] {
-  return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON() as Manifest).filter(Boolean);
 }
