@@ -218,3 +218,34 @@ describe('admin (password from the Secret)', () => {
     expect(await reply(admin, 'CONFIG', 'SET', 'maxmemory', '1')).toBe(message('config|set'));
   });
 });
+
+describe('the recovery CronJob of dist/, run as written against this server', () => {
+  const run = (options: { password?: string; mapArgs?: (argv: string[]) => string[] } = {}) => {
+    const cronJob = committed(objects, 'CronJob', 's2-requeue-expired');
+    const local = new LocalPod(objects, cronJob, { 'redis-admin': { password: options.password ?? PASSWORD } });
+    const toServer = (argv: string[]) => argv.map((a, i) => (argv[i - 1] === '-h' ? '127.0.0.1' : argv[i - 1] === '-p' ? String(server.port) : a));
+    return local.run('requeue-expired', (argv) => (options.mapArgs ?? ((x) => x))(toServer(argv))).finally(() => local.remove());
+  };
+  /** The call with its last key (the dead-letter list) left out: a wrong call the script refuses. */
+  const dropLastKey = (argv: string[]) => argv.filter((_, i) => i !== argv.indexOf(',') - 1);
+
+  test('authenticates as admin and prints requeued, dead-lettered, waiting, leased', async () => {
+    await admin.rpush(K.processing, item(1));
+    expect(await run()).toEqual({ code: 0, stdout: '0\n0\n1\n0\n', stderr: '' });
+    expect(await admin.hexists(K.unleasedSince, item(1))).toBe(1);
+  });
+
+  test('a wrong call fails the container (redis-cli -e), where without -e it would exit 0', async () => {
+    const broken = await run({ mapArgs: dropLastKey });
+    expect(broken.code).not.toBe(0);
+    expect(broken.stdout + broken.stderr).toContain('requeue-expired: expected 5 keys (pending processing attempts unleasedSince deadLetter), got 4');
+    const withoutE = await run({ mapArgs: (argv) => dropLastKey(argv).filter((a) => a !== '-e') });
+    expect(withoutE.code).toBe(0);
+  });
+
+  test('a wrong admin password fails the container', async () => {
+    const result = await run({ password: 'not-the-admin-password-42' });
+    expect(result.code).not.toBe(0);
+    expect(result.stdout + result.stderr).toContain('AUTH failed: WRONGPASS invalid username-password pair or user is disabled.');
+  });
+});

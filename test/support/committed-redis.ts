@@ -32,8 +32,12 @@ export class LocalPod {
   readonly dir = mkdtempSync(path.join(tmpdir(), 'ard-pod-'));
   readonly spec: Manifest;
 
-  constructor(objects: readonly Manifest[], workload: Manifest, secrets: Readonly<Record<string, Readonly<Record<string, string>>>> = {}) {
-    this.spec = workload.spec.template.spec;
+  constructor(
+    objects: readonly Manifest[],
+    workload: Manifest,
+    private readonly secrets: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
+  ) {
+    this.spec = (workload.kind === 'CronJob' ? workload.spec.jobTemplate.spec : workload.spec).template.spec;
     for (const volume of this.spec.volumes ?? []) {
       const folder = path.join(this.dir, volume.name);
       mkdirSync(folder);
@@ -66,12 +70,27 @@ export class LocalPod {
     throw new Error(`${containerPath} is on no volume of container ${name}`);
   }
 
-  /** Runs container `name`'s command as written, with its env, paths mapped by `localPath`. */
-  async run(name: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  /**
+   * Runs container `name`'s command as written, with its env (Secret references resolved from
+   * the test's secrets), and paths on its volumes mapped by `localPath`; `mapArgs` may point
+   * host and port at the test server.
+   */
+  async run(name: string, mapArgs: (argv: string[]) => string[] = (argv) => argv): Promise<{ code: number; stdout: string; stderr: string }> {
     const container = this.container(name);
+    const local = (value: string) => {
+      try {
+        return value.startsWith('/') ? this.localPath(name, value) : value;
+      } catch {
+        return value; // not on a volume: a path in the image
+      }
+    };
     const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
-    for (const e of container.env ?? []) env[e.name] = e.value.startsWith('/') ? this.localPath(name, e.value) : e.value;
-    const [file, ...args] = container.command;
+    for (const e of container.env ?? []) {
+      const ref = e.valueFrom?.secretKeyRef;
+      const value = ref ? this.secrets[ref.name]?.[ref.key] : local(e.value);
+      if (value !== undefined) env[e.name] = value;
+    }
+    const [file, ...args] = mapArgs(container.command).map(local);
     try {
       const { stdout, stderr } = await promisify(execFile)(file, args, { env });
       return { code: 0, stdout, stderr };
