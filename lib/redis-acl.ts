@@ -161,7 +161,7 @@ export function renderAclTemplate(queues: readonly string[], users: readonly Red
 
 /**
  * The init container's script: template + password files → ACL file. Paths come from the
- * environment (ACL_TEMPLATE, PASSWORD_DIR, ACL_FILE), so tests run it unchanged on temp dirs.
+ * environment (ACL_TEMPLATE, ACL_USERS_DIR, ACL_FILE), so tests run it unchanged on temp dirs.
  * Fails loudly on a missing, short or whitespace-containing password; stores only its SHA-256.
  */
 export const ACL_BUILD_SCRIPT = [
@@ -172,7 +172,7 @@ export const ACL_BUILD_SCRIPT = [
   `grep -v -e '^#' -e '^$' "$ACL_TEMPLATE" > "$tmp"`,
   `for user in $(sed -n 's/^user \\([^ ]*\\) .*/\\1/p' "$tmp"); do`,
   '  [ "$user" = default ] && continue',
-  '  file="$PASSWORD_DIR/$user"',
+  '  file="$ACL_USERS_DIR/$user"',
   '  [ -s "$file" ] || fail "no password for Redis user $user in $file: create its Secret (README, Security)"',
   `  if [ "$(wc -l < "$file")" -ne 0 ] || grep -q '[[:space:]]' "$file"; then`,
   '    fail "the password of Redis user $user must not contain whitespace or a newline"',

@@ -266,7 +266,7 @@ export class RedisQueueStore extends Construct {
               command: ['sh', '-c', ACL_BUILD_SCRIPT],
               env: [
                 { name: 'ACL_TEMPLATE', value: `${CONFIG_DIR}/${ACL_TEMPLATE_FILE}` },
-                { name: 'PASSWORD_DIR', value: PASSWORD_DIR },
+                { name: 'ACL_USERS_DIR', value: PASSWORD_DIR },
                 { name: 'ACL_FILE', value: ACL_FILE },
               ],
               resources: resourceRequirements({ cpu: '10m', memory: '32Mi' }),

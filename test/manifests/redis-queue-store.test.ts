@@ -129,7 +129,7 @@ describe('RedisQueueStore', () => {
     expect(init.command).toEqual(['sh', '-c', ACL_BUILD_SCRIPT]);
     expect(init.env).toEqual([
       { name: 'ACL_TEMPLATE', value: '/etc/redis/users.acl' },
-      { name: 'PASSWORD_DIR', value: '/etc/redis-passwords' },
+      { name: 'ACL_USERS_DIR', value: '/etc/redis-passwords' },
       { name: 'ACL_FILE', value: '/run/redis-acl/users.acl' },
     ]);
     expect(pod.containers[0].command.slice(-2)).toEqual(['--aclfile', '/run/redis-acl/users.acl']);
