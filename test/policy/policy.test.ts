@@ -18,7 +18,7 @@ const ALL_OPTIONS: EnvironmentConfig = {
     image: 'redis:7.4.6-bookworm@sha256:' + 'a'.repeat(64),
     clientImage: 'redis:7.2.11-bookworm',
     adminSecret: 'queue-admin',
-    users: [{ name: 'exporter', rules: ['+info', '+ping', '-flushall', '-flushdb', '-debug'], passwordSecret: { name: 'redis-exporter' } }],
+    users: [{ name: 'exporter', rules: ['+info', '+ping'], passwordSecret: { name: 'redis-exporter' } }],
     storage: { kind: 'persistentVolumeClaim', size: '5Gi', storageClassName: 'fast' },
     resources: { cpu: '1', memory: '1Gi', cpuLimit: '2' },
     appendFsync: 'everysec',
@@ -311,7 +311,7 @@ const FIXTURES: readonly BadFixture[] = [
     expected: [
       'StatefulSet/redis container "redis": starts without an ACL file (--aclfile, or aclfile in redis.conf)',
       'StatefulSet/redis container "redis": the ACL line of user admin holds a password: passwords come from Secrets',
-      'StatefulSet/redis container "redis": user admin may run FLUSHALL (add -flushall)',
+      'StatefulSet/redis container "redis": user admin may run FLUSHALL (add -flushall after +@all)',
     ],
   },
   {

@@ -446,7 +446,7 @@ function defaultUserProblems(rules: readonly string[]): string[] {
 
 const redisAcl: Rule = {
   id: 'redis-acl',
-  description: `Redis loads an ACL file (--aclfile) whose users are plain text in a ConfigMap of the output: default (no password) starts from -@all and is granted single commands, none of scripting, administration or key scans, never all keys or channels; every other user denies ${MUST_DISABLE.join(', ')}; no user line holds a password.`,
+  description: `Redis loads an ACL file (--aclfile) whose users are plain text in a ConfigMap of the output: default (no password) starts from -@all and is granted single commands, none of scripting, administration or key scans, never all keys or channels; no other user may run ${MUST_DISABLE.join(', ')}; no user line holds a password.`,
   check: (objects) => {
     const pods = podSpecs(objects).filter(isRedisPod);
     if (pods.length === 0) return [missingRedis('redis-acl')];
@@ -465,7 +465,12 @@ const redisAcl: Rule = {
         if (rules.some((r) => /^[>#]/.test(r))) out.push(at(`the ACL line of user ${user} holds a password: passwords come from Secrets`));
         if (user === 'default') continue;
         const lower = rules.map((r) => r.toLowerCase());
-        for (const cmd of MUST_DISABLE.filter((x) => !lower.includes(`-${x.toLowerCase()}`))) out.push(at(`user ${user} may run ${cmd} (add -${cmd.toLowerCase()})`));
+        for (const cmd of MUST_DISABLE.map((x) => x.toLowerCase())) {
+          // Granted by a category, allcommands or by name, and not denied afterwards.
+          const grants = lower.map((r, i) => (r === 'allcommands' || r.startsWith('+@') || r === `+${cmd}` ? i : -1));
+          const granted = Math.max(...grants);
+          if (granted !== -1 && lower.lastIndexOf(`-${cmd}`) < granted) out.push(at(`user ${user} may run ${cmd.toUpperCase()} (add -${cmd} after ${lower[granted]})`));
+        }
       }
       return out;
     }));
