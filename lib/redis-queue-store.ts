@@ -21,7 +21,8 @@ export const DEFAULT_REDIS_IMAGE = 'redis:7.2.11-bookworm';
 /**
  * The first release of each Redis line with the fixes for CVE-2025-49844 and CVE-2025-21605.
  * Lines after the last one listed are newer than the fixes; lines not listed are refused.
- * @see https://github.com/redis/redis/security/advisories/GHSA-4789-qfc9-5f9q
+ * @see https://nvd.nist.gov/vuln/detail/CVE-2025-49844
+ * @see https://nvd.nist.gov/vuln/detail/CVE-2025-21605
  */
 export const PATCHED_REDIS_RELEASES: readonly string[] = ['7.2.11', '7.4.6', '8.0.4', '8.2.2'];
 
