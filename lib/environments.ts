@@ -20,8 +20,8 @@ export interface EnvironmentConfig {
   readonly name: string;
   /** @default "ard" */
   readonly namespace?: string;
-  /** @default - see RedisQueueStoreProps */
-  readonly redis?: RedisQueueStoreProps;
+  /** @default - see RedisQueueStoreProps; `queues` are the workflows' */
+  readonly redis?: Omit<RedisQueueStoreProps, 'queues'>;
   /** Work-queue Jobs to run, one per workflow; each on its own queue. */
   readonly workflows: readonly WorkflowDeployment[];
   /** @default - see QueueRecoveryProps */

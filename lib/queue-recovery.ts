@@ -32,12 +32,38 @@ export interface QueueRecoveryProps {
    * @default DEFAULT_MAX_ATTEMPTS
    */
   readonly maxAttempts?: number;
+  /**
+   * Create the CronJobs suspended: no run starts until `suspend` is false again (e.g. between
+   * campaigns). Runs already started finish.
+   * @default false
+   */
+  readonly suspend?: boolean;
+}
+
+/** CronJob names are limited to 52 characters: the controller appends 11 to name its Jobs. */
+export const MAX_CRONJOB_NAME_LENGTH = 52;
+
+/** Seconds one recovery run may take, connecting included, before `timeout` fails it. */
+export const RECOVERY_TIMEOUT_SECONDS = 60;
+
+/** `<workflow>-requeue-expired`. */
+export function recoveryCronJobName(workflow: string): string {
+  const name = `${workflow}-requeue-expired`;
+  if (name.length > MAX_CRONJOB_NAME_LENGTH) {
+    throw new ConfigError(
+      `workflow name ${JSON.stringify(workflow)} makes the CronJob name ${JSON.stringify(name)} ${name.length} characters long; ` +
+        `CronJob names have at most ${MAX_CRONJOB_NAME_LENGTH}, so the workflow name may have at most ${MAX_CRONJOB_NAME_LENGTH - name.length + workflow.length}`,
+    );
+  }
+  return name;
 }
 
 /**
  * Recovery of the items of dead workers, in the cluster: per workflow, a CronJob that runs
- * `redis-cli --eval requeue-expired.lua` with the Redis image we already deploy. The script is
- * the queue tool's own (queue/lua/requeue-expired.lua), mounted from a ConfigMap.
+ * `redis-cli -e --eval requeue-expired.lua` as the admin user, with the Redis image we already
+ * deploy. The script is the queue tool's own (queue/lua/requeue-expired.lua), mounted from a
+ * ConfigMap. A run fails loudly: an error reply (`-e`), a failed AUTH (then NOPERM), or a run
+ * longer than {@link RECOVERY_TIMEOUT_SECONDS} exits non-zero, and the Job shows as failed.
  *
  * @see https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/
  */
@@ -45,6 +71,7 @@ export class QueueRecovery extends Construct {
   public readonly schedule: string;
   public readonly graceSeconds: number;
   public readonly maxAttempts: number;
+  public readonly suspend: boolean;
   public readonly scriptConfigMap: k8s.KubeConfigMap;
   public readonly cronJobs: readonly k8s.KubeCronJob[];
 
@@ -56,6 +83,7 @@ export class QueueRecovery extends Construct {
     }
     this.graceSeconds = nonNegativeInteger('recovery.graceSeconds', props.graceSeconds ?? DEFAULT_GRACE_SECONDS);
     this.maxAttempts = positiveInteger('recovery.maxAttempts', props.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+    this.suspend = props.suspend ?? false;
 
     const labels = componentLabels('ard-queue-recovery', 'queue-recovery');
     const scriptFile = path.basename(REQUEUE_EXPIRED_SCRIPT);
@@ -70,17 +98,21 @@ export class QueueRecovery extends Construct {
         graceSeconds: this.graceSeconds,
         maxAttempts: this.maxAttempts,
       });
-      const podLabels = { ...labels, [WORKFLOW_LABEL]: workflow.name, [REDIS_CLIENT_LABEL]: 'true' };
+      const jobLabels = { ...labels, [WORKFLOW_LABEL]: workflow.name };
+      const podLabels = { ...jobLabels, [REDIS_CLIENT_LABEL]: 'true' };
       return new k8s.KubeCronJob(this, workflow.name, {
-        metadata: { name: `${workflow.name}-requeue-expired`, labels: { ...labels, [WORKFLOW_LABEL]: workflow.name } },
+        metadata: { name: recoveryCronJobName(workflow.name), labels: jobLabels },
         spec: {
           schedule: this.schedule,
+          suspend: this.suspend,
           // Runs never overlap; the script is atomic anyway, this just avoids a pile-up.
           concurrencyPolicy: 'Forbid',
           startingDeadlineSeconds: 120,
           successfulJobsHistoryLimit: 1,
           failedJobsHistoryLimit: 3,
           jobTemplate: {
+            // Its Jobs are found with the same selectors as the CronJob (`-l ard-workqueue/workflow=s2`).
+            metadata: { labels: jobLabels },
             spec: {
               backoffLimit: 0,
               activeDeadlineSeconds: 120,
@@ -96,11 +128,19 @@ export class QueueRecovery extends Construct {
                     name: 'requeue-expired',
                     image: redis.image,
                     imagePullPolicy: 'IfNotPresent',
-                    // Prints: requeued, dead-lettered, waiting (grace period), leased.
+                    // Prints: requeued, dead-lettered, waiting (grace period), leased. `-e`: an
+                    // error reply exits 1; without it redis-cli exits 0 and the Job looks fine.
+                    // `timeout` bounds connecting and the script alike (redis-cli has no read timeout).
                     command: [
-                      'redis-cli', '-h', redis.serviceHost, '-p', String(redis.port),
+                      'timeout', String(RECOVERY_TIMEOUT_SECONDS),
+                      'redis-cli', '-e', '--user', redis.adminUser, '-h', redis.serviceHost, '-p', String(redis.port),
                       '--eval', `/scripts/${scriptFile}`, ...keys, ',', ...args,
                     ],
+                    // redis-cli reads the password from here: it never shows in the process list.
+                    env: [{
+                      name: 'REDISCLI_AUTH',
+                      valueFrom: { secretKeyRef: { name: redis.adminPasswordSecret.name, key: redis.adminPasswordSecret.key } },
+                    }],
                     resources: resourceRequirements({ cpu: '10m', memory: '32Mi' }),
                     securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
                     volumeMounts: [{ name: 'script', mountPath: '/scripts', readOnly: true }],

@@ -9,8 +9,9 @@ export interface RedisAccessPolicyProps {
 
 /**
  * Admits traffic to Redis only on its port and only from pods labelled
- * `ard-workqueue/redis-client: "true"` (workers, recovery): Redis has no password, because
- * the worker images cannot send one.
+ * `ard-workqueue/redis-client: "true"` (workers, recovery): the default user has no password,
+ * because the worker images cannot send one, so who may connect matters (what it may run is
+ * the ACL's business, lib/redis-acl.ts). {@link DefaultDenyIngress} closes every other pod.
  *
  * `kubectl port-forward` still works: the kubelet connects inside the Redis pod's own network
  * namespace, which NetworkPolicies do not filter.

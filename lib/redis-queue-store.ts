@@ -1,18 +1,69 @@
 import { createHash } from 'crypto';
+import * as path from 'path';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { componentLabels } from './labels';
 import { ContainerResources, REDIS_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, resourceRequirements, restrictedPodSecurityContext } from './pod-security';
+import {
+  ACL_BUILD_SCRIPT, aclSafeQueue, aclUser, ADMIN_USER, commandName, DEFAULT_ADMIN_SECRET, PASSWORD_KEY, RedisAclUser, renderAclTemplate,
+} from './redis-acl';
 import { AppendFsync, DEFAULT_DISABLED_COMMANDS, renderRedisConfig } from './redis-config';
-import { ConfigError, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
+import { ConfigError, dnsLabel, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
+import { WORKFLOWS } from './workflows';
 
-/** Official Redis image (Debian variant: its `redis` user is uid/gid 999). */
-export const DEFAULT_REDIS_IMAGE = 'redis:7.2.7-bookworm';
+/**
+ * Official Redis image (Debian variant: its `redis` user is uid/gid 999). 7.2 is the last
+ * BSD-licensed line; 7.2.11 has the fixes for CVE-2025-49844 (Lua use-after-free, RCE) and
+ * CVE-2025-21605 (unauthenticated output-buffer DoS). See README, Security.
+ */
+export const DEFAULT_REDIS_IMAGE = 'redis:7.2.11-bookworm';
+
+/**
+ * The first release of each Redis line with the fixes for CVE-2025-49844 and CVE-2025-21605.
+ * Lines after the last one listed are newer than the fixes; lines not listed are refused.
+ * @see https://nvd.nist.gov/vuln/detail/CVE-2025-49844
+ * @see https://nvd.nist.gov/vuln/detail/CVE-2025-21605
+ */
+export const PATCHED_REDIS_RELEASES: readonly string[] = ['7.2.11', '7.4.6', '8.0.4', '8.2.2'];
+
+/**
+ * A Redis image at or above a patched release, its tag starting with the Redis version
+ * (`7.2.11`, `7.2.11-bookworm`, optionally `@sha256:…`): the version is what the floor checks.
+ */
+export function patchedRedisImage(field: string, image: string): string {
+  pinnedImage(field, image);
+  const withoutDigest = image.split('@')[0];
+  const tag = withoutDigest.slice(withoutDigest.lastIndexOf(':') + 1);
+  const version = /^(\d+)\.(\d+)\.(\d+)(?:-|$)/.exec(tag);
+  const newest = PATCHED_REDIS_RELEASES.at(-1)!.split('.').map(Number);
+  const allowed = `${PATCHED_REDIS_RELEASES.join(', ')} or a later patch of the same line, or a line after ${newest[0]}.${newest[1]}`;
+  if (version === null) {
+    throw new ConfigError(`'${field}' must be tagged with its Redis version (e.g. "${DEFAULT_REDIS_IMAGE}"), got ${JSON.stringify(image)}`);
+  }
+  const [major, minor, patch] = version.slice(1).map(Number);
+  const floor = PATCHED_REDIS_RELEASES.map((r) => r.split('.').map(Number)).find(([a, b]) => a === major && b === minor);
+  const newerLine = major > newest[0] || (major === newest[0] && minor > newest[1]);
+  if (!newerLine && (floor === undefined || patch < floor[2])) {
+    throw new ConfigError(
+      `'${field}' must be a Redis release with the fixes for CVE-2025-49844 and CVE-2025-21605 (${allowed}), got ${JSON.stringify(image)}`,
+    );
+  }
+  return image;
+}
 
 /** The client Service name the worker images connect to (`$REDIS_SERVICE_HOST`). Fixed by the images. */
 export const REDIS_SERVICE_NAME = 'redis-master';
 
 export const REDIS_PORT = 6379;
+
+/** Where the ConfigMap (redis.conf, users.acl) is mounted in the Redis pod. */
+const CONFIG_DIR = '/etc/redis';
+/** The ACL file template's key in the ConfigMap. */
+export const ACL_TEMPLATE_FILE = 'users.acl';
+/** Where the init container finds one password file per user. */
+const PASSWORD_DIR = '/etc/redis-passwords';
+/** The ACL file Redis loads, built at start-up in an in-memory emptyDir. */
+const ACL_FILE = '/run/redis-acl/users.acl';
 
 /** Where Redis keeps its data. */
 export type RedisStorage =
@@ -33,10 +84,36 @@ export type RedisStorage =
 
 export interface RedisQueueStoreProps {
   /**
-   * Redis image, pinned by tag (7.2 or later).
+   * Redis image of the server and the recovery CronJobs, pinned by a tag that starts with
+   * the Redis version, at or above {@link PATCHED_REDIS_RELEASES}; a digest may follow
+   * (`redis:7.2.11-bookworm@sha256:…`). Changing it rolls Redis, not the workers.
    * @default DEFAULT_REDIS_IMAGE
    */
   readonly image?: string;
+  /**
+   * Image of the `redis-cli` gates in the worker pods. It is in the workers' pod template,
+   * so changing it names new worker Jobs: it is kept apart from `image`, so that patching
+   * the Redis server in the middle of a campaign does not restart the campaign's workers.
+   * Same rules as `image`.
+   * @default DEFAULT_REDIS_IMAGE
+   */
+  readonly clientImage?: string;
+  /**
+   * The queues (Redis lists) the default user may use, with their `:processing` and lease keys.
+   * @default - every queue of the workflow catalogue (the chart passes the environment's)
+   */
+  readonly queues?: readonly string[];
+  /**
+   * Name of the Secret, created by the operator, whose key `password` is the admin user's
+   * password (see README, Security). The Redis pod does not start without it.
+   * @default DEFAULT_ADMIN_SECRET ("redis-admin")
+   */
+  readonly adminSecret?: string;
+  /**
+   * Further ACL users, each with a password from its own Secret (e.g. a metrics exporter).
+   * @default []
+   */
+  readonly users?: readonly RedisAclUser[];
   /**
    * Where Redis keeps its append-only file.
    * @default { kind: 'persistentVolumeClaim', size: '10Gi' }
@@ -54,7 +131,8 @@ export interface RedisQueueStoreProps {
    */
   readonly appendFsync?: AppendFsync;
   /**
-   * Commands renamed away, so nobody can run them by accident.
+   * Commands the admin user may not run, so nobody runs them by accident (ACL `-<command>`).
+   * The default user may run only the worker protocol anyway.
    * @default DEFAULT_DISABLED_COMMANDS
    */
   readonly disabledCommands?: readonly string[];
@@ -66,14 +144,27 @@ export interface RedisQueueStoreProps {
 }
 
 /**
- * Redis as the work-queue store: a ConfigMap with redis.conf, a one-replica StatefulSet,
- * its headless Service, and the client Service `redis-master` that workers connect to.
+ * Redis as the work-queue store: a ConfigMap with redis.conf and the ACL users, a one-replica
+ * StatefulSet, its headless Service, and the client Service `redis-master` that workers
+ * connect to. An init container builds the ACL file from the ConfigMap and the password
+ * Secrets; the Redis container never sees a password.
  *
  * @see https://kubernetes.io/docs/tasks/job/fine-parallel-processing-work-queue/
  * @see https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/
  */
 export class RedisQueueStore extends Construct {
   public readonly image: string;
+  /** Image of the redis-cli gates in worker pods. */
+  public readonly clientImage: string;
+  public readonly queues: readonly string[];
+  /** The admin user's name: `admin`. */
+  public readonly adminUser: string = ADMIN_USER;
+  /** Where the admin password is: the operator's Secret and its key. */
+  public readonly adminPasswordSecret: { readonly name: string; readonly key: string };
+  /** Every password user (admin first), as the ACL file lists them. */
+  public readonly users: readonly RedisAclUser[];
+  /** The ACL file template in the ConfigMap (`users.acl`). */
+  public readonly aclTemplate: string;
   public readonly storage: RedisStorage;
   public readonly resources: ContainerResources;
   public readonly appendFsync: AppendFsync;
@@ -93,33 +184,46 @@ export class RedisQueueStore extends Construct {
 
   constructor(scope: Construct, id: string, props: RedisQueueStoreProps = {}) {
     super(scope, id);
-    this.image = pinnedImage('redis.image', props.image ?? DEFAULT_REDIS_IMAGE);
+    this.image = patchedRedisImage('redis.image', props.image ?? DEFAULT_REDIS_IMAGE);
+    this.clientImage = patchedRedisImage('redis.clientImage', props.clientImage ?? DEFAULT_REDIS_IMAGE);
+    this.queues = (props.queues ?? Object.values(WORKFLOWS).map((w) => w.queue)).map((q, i) => aclSafeQueue(`redis.queues[${i}]`, q));
     this.storage = props.storage ?? { kind: 'persistentVolumeClaim', size: '10Gi' };
     this.resources = props.resources ?? { cpu: '250m', memory: '2Gi' };
     this.appendFsync = oneOf('redis.appendFsync', props.appendFsync ?? 'always', ['always', 'everysec']);
-    this.disabledCommands = props.disabledCommands ?? DEFAULT_DISABLED_COMMANDS;
+    this.disabledCommands = (props.disabledCommands ?? DEFAULT_DISABLED_COMMANDS).map((c) => commandName('redis.disabledCommands', c));
     const gracePeriod = positiveInteger('redis.terminationGracePeriodSeconds', props.terminationGracePeriodSeconds ?? 60);
     quantityBytes('redis.storage.' + (this.storage.kind === 'emptyDir' ? 'sizeLimit' : 'size'),
       this.storage.kind === 'emptyDir' ? this.storage.sizeLimit ?? '1Gi' : this.storage.size);
-    if (this.disabledCommands.some((c) => c.toUpperCase() === 'PING')) {
-      throw new ConfigError("'redis.disabledCommands' must not contain PING: the probes and the workers' init container need it");
+    if (this.disabledCommands.includes('ping')) {
+      throw new ConfigError("'redis.disabledCommands' must not contain PING: the queue tool checks the connection with it");
     }
+    this.adminPasswordSecret = { name: dnsLabel('redis.adminSecret', props.adminSecret ?? DEFAULT_ADMIN_SECRET, 253), key: PASSWORD_KEY };
+    const admin: RedisAclUser = {
+      name: ADMIN_USER,
+      rules: ['~*', '+@all', ...this.disabledCommands.map((c) => `-${c}`)],
+      passwordSecret: this.adminPasswordSecret,
+    };
+    this.users = [admin, ...(props.users ?? []).map((u, i) => aclUser(`redis.users[${i}]`, u))];
+    const names = this.users.map((u) => u.name);
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate !== undefined) throw new ConfigError(`'redis.users' must not repeat a user name or use "${ADMIN_USER}", got ${JSON.stringify(duplicate)} twice`);
+    this.aclTemplate = renderAclTemplate(this.queues, this.users);
 
     const dataDir = '/data';
     this.redisConfig = renderRedisConfig({
       port: REDIS_PORT,
       maxMemoryBytes: Math.floor(quantityBytes('redis.resources.memory', this.resources.memory) / 2),
       appendFsync: this.appendFsync,
-      disabledCommands: this.disabledCommands,
     });
 
     this.podLabels = { ...componentLabels('redis', 'queue-store'), 'app.kubernetes.io/instance': 'redis' };
     this.selectorLabels = { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'redis' };
     const selector = this.selectorLabels;
 
+    const configData = { 'redis.conf': this.redisConfig, [ACL_TEMPLATE_FILE]: this.aclTemplate };
     this.configMap = new k8s.KubeConfigMap(this, 'config', {
       metadata: { name: 'redis-config', labels: this.podLabels },
-      data: { 'redis.conf': this.redisConfig },
+      data: configData,
     });
 
     const port = { name: 'redis', port: REDIS_PORT, targetPort: k8s.IntOrString.fromString('redis'), protocol: 'TCP' };
@@ -147,8 +251,8 @@ export class RedisQueueStore extends Construct {
         template: {
           metadata: {
             labels: this.podLabels,
-            // A changed redis.conf changes this hash, which rolls the pod so Redis reads it.
-            annotations: { 'checksum/redis-config': createHash('sha256').update(this.redisConfig).digest('hex') },
+            // A changed redis.conf or ACL changes this hash, which rolls the pod so Redis reads it.
+            annotations: { 'checksum/redis-config': createHash('sha256').update(JSON.stringify(configData)).digest('hex') },
           },
           spec: {
             automountServiceAccountToken: false,
@@ -156,11 +260,29 @@ export class RedisQueueStore extends Construct {
             securityContext: restrictedPodSecurityContext(REDIS_UID),
             // On SIGTERM Redis fsyncs the AOF and exits; give it time on a slow disk.
             terminationGracePeriodSeconds: gracePeriod,
+            initContainers: [{
+              name: 'acl',
+              image: this.image,
+              imagePullPolicy: 'IfNotPresent',
+              command: ['sh', '-c', ACL_BUILD_SCRIPT],
+              env: [
+                { name: 'ACL_TEMPLATE', value: `${CONFIG_DIR}/${ACL_TEMPLATE_FILE}` },
+                { name: 'ACL_USERS_DIR', value: PASSWORD_DIR },
+                { name: 'ACL_FILE', value: ACL_FILE },
+              ],
+              resources: resourceRequirements({ cpu: '10m', memory: '32Mi' }),
+              securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+              volumeMounts: [
+                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                { name: 'passwords', mountPath: PASSWORD_DIR, readOnly: true },
+                { name: 'acl', mountPath: path.posix.dirname(ACL_FILE) },
+              ],
+            }],
             containers: [{
               name: 'redis',
               image: this.image,
               imagePullPolicy: 'IfNotPresent',
-              command: ['redis-server', '/etc/redis/redis.conf', '--dir', dataDir],
+              command: ['redis-server', `${CONFIG_DIR}/redis.conf`, '--dir', dataDir, '--aclfile', ACL_FILE],
               ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
               resources: resourceRequirements(this.resources),
               securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
@@ -172,11 +294,24 @@ export class RedisQueueStore extends Construct {
               },
               volumeMounts: [
                 { name: dataVolume, mountPath: dataDir },
-                { name: 'config', mountPath: '/etc/redis', readOnly: true },
+                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                { name: 'acl', mountPath: path.posix.dirname(ACL_FILE), readOnly: true },
               ],
             }],
             volumes: [
               { name: 'config', configMap: { name: this.configMap.name } },
+              // One file per password user, named after the user; readable by the redis group only.
+              {
+                name: 'passwords',
+                projected: {
+                  defaultMode: 0o440,
+                  sources: this.users.map((u) => ({
+                    secret: { name: u.passwordSecret.name, items: [{ key: u.passwordSecret.key ?? PASSWORD_KEY, path: u.name }] },
+                  })),
+                },
+              },
+              // In memory: the hashes never touch the node's disk.
+              { name: 'acl', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
               ...(this.storage.kind === 'emptyDir'
                 ? [{ name: dataVolume, emptyDir: { sizeLimit: k8s.Quantity.fromString(this.storage.sizeLimit ?? '1Gi') } }]
                 : []),

@@ -41,7 +41,8 @@ export function dnsLabel(field: string, value: string, maxLength = 63): string {
 }
 
 /**
- * An image reference pinned by a tag other than `latest` (a digest may follow).
+ * An image reference pinned by a tag other than `latest`; a digest may follow
+ * (`name:tag@sha256:<64 hex>`), and then the runtime pulls exactly that image.
  * The tag is what `kubectl apply` reviewers read; `latest` changes under them.
  */
 export function pinnedImage(field: string, value: string): string {
@@ -52,6 +53,10 @@ export function pinnedImage(field: string, value: string): string {
     throw new ConfigError(
       `'${field}' must be pinned by a tag other than 'latest' (e.g. "satapps/ard-workflow-s2:0.4.0"), got ${show(value)}`,
     );
+  }
+  const digest = value.includes('@') ? value.slice(value.indexOf('@') + 1) : undefined;
+  if (digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    throw new ConfigError(`'${field}' may end in a digest only as "@sha256:" and 64 lower-case hex digits, got ${show(value)}`);
   }
   return value;
 }

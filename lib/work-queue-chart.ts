@@ -2,6 +2,7 @@ import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from './environments';
 import { QueueRecovery } from './queue-recovery';
+import { DefaultDenyIngress } from './default-deny-ingress';
 import { RedisAccessPolicy } from './redis-access-policy';
 import { RedisQueueStore } from './redis-queue-store';
 import { ConfigError, dnsLabel } from './validation';
@@ -11,7 +12,8 @@ import { WorkQueueNamespace } from './work-queue-namespace';
 /**
  * Everything one environment deploys: its namespace (first in the output, so a single
  * `kubectl apply -f dist/<env>/` creates it before the rest), the Redis queue store, one
- * work-queue Job and one recovery CronJob per workflow, and the NetworkPolicy for Redis.
+ * work-queue Job and one recovery CronJob per workflow, the NetworkPolicy for Redis, and a
+ * default-deny ingress policy for everything else.
  */
 export class WorkQueueChart extends Chart {
   public readonly environment: EnvironmentConfig;
@@ -28,7 +30,8 @@ export class WorkQueueChart extends Chart {
     checkUnique('workflow name', environment.workflows.map((w) => w.workflow.name));
     checkUnique('queue', environment.workflows.map((w) => w.workflow.queue));
 
-    this.redis = new RedisQueueStore(this, 'redis', environment.redis);
+    // The default user may touch exactly this environment's queues.
+    this.redis = new RedisQueueStore(this, 'redis', { ...environment.redis, queues: environment.workflows.map((w) => w.workflow.queue) });
     this.jobs = environment.workflows.map((deployment) => new WorkQueueJob(this, `${deployment.workflow.name}-worker`, {
       ...deployment,
       redis: this.redis,
@@ -39,6 +42,7 @@ export class WorkQueueChart extends Chart {
       workflows: environment.workflows.map((w) => w.workflow),
     });
     new RedisAccessPolicy(this, 'redis-access', { redis: this.redis });
+    new DefaultDenyIngress(this, 'default-deny-ingress');
 
     // Enforce the strictest Pod Security level every pod passes; warn/audit stay restricted.
     this.workQueueNamespace = new WorkQueueNamespace(this, 'namespace', {

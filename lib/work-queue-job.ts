@@ -279,7 +279,8 @@ function podTemplateHash(template: k8s.PodTemplateSpec): string {
 function waitForRedis(redis: RedisQueueStore): k8s.Container {
   return {
     name: 'wait-for-redis',
-    image: redis.image,
+    // Not redis.image: patching the Redis server must not rename running worker Jobs.
+    image: redis.clientImage,
     imagePullPolicy: 'IfNotPresent',
     command: [
       'sh', '-c',

@@ -14,7 +14,7 @@ const synthRecovery = (options: Options = {}) => synthChart((chart) => {
 });
 
 // Every prop set, so that a new prop cannot go untested.
-const ALL_PROPS: Required<Options> = { schedule: '*/5 * * * *', graceSeconds: 120, maxAttempts: 5 };
+const ALL_PROPS: Required<Options> = { schedule: '*/5 * * * *', graceSeconds: 120, maxAttempts: 5, suspend: true };
 
 describe('QueueRecovery', () => {
   test('a CronJob per workflow, every minute, never overlapping, with the Redis image', () => {
@@ -34,15 +34,38 @@ describe('QueueRecovery', () => {
     const pod = onlyOfKind(objects, 'CronJob').spec.jobTemplate.spec.template.spec;
     const { keys, args } = requeueExpiredArguments(queueKeys('jobS2'), { graceSeconds: DEFAULT_GRACE_SECONDS, maxAttempts: DEFAULT_MAX_ATTEMPTS });
     expect(pod.containers[0].command).toEqual([
-      'redis-cli', '-h', 'redis-master', '-p', '6379', '--eval', '/scripts/requeue-expired.lua', ...keys, ',', ...args,
+      'timeout', '60', 'redis-cli', '-e', '--user', 'admin', '-h', 'redis-master', '-p', '6379',
+      '--eval', '/scripts/requeue-expired.lua', ...keys, ',', ...args,
     ]);
+    // The admin password from the operator's Secret, never a value.
+    expect(pod.containers[0].env).toEqual([{ name: 'REDISCLI_AUTH', valueFrom: { secretKeyRef: { name: 'redis-admin', key: 'password' } } }]);
     expect(keys).toEqual(['jobS2', 'jobS2:processing', 'jobS2:attempts', 'jobS2:unleased_since', 'jobS2:dead_letter']);
     expect(pod.volumes).toEqual([{ name: 'script', configMap: { name: 'queue-recovery-script' } }]);
+  });
+
+  test('its Jobs carry the CronJob\'s labels, so the same selectors find them; not suspended by default', () => {
+    const cronJob = onlyOfKind(synthRecovery(), 'CronJob');
+    expect(cronJob.spec.jobTemplate.metadata.labels).toEqual(cronJob.metadata.labels);
+    expect(cronJob.metadata.labels['ard-workqueue/workflow']).toBe('s2');
+    expect(cronJob.spec.suspend).toBe(false);
+  });
+
+  test('a workflow name that would make the CronJob name longer than 52 characters fails synth', () => {
+    const workflow = (name: string) => ({ ...SENTINEL_2, name });
+    const synthFor = (name: string) => synthChart((chart) => {
+      new QueueRecovery(chart, 'recovery', { redis: new RedisQueueStore(chart, 'redis'), workflows: [workflow(name)] });
+    });
+    expect(onlyOfKind(synthFor('a'.repeat(36)), 'CronJob').metadata.name).toHaveLength(52);
+    expect(() => synthFor('a'.repeat(37))).toThrow(
+      `workflow name "${'a'.repeat(37)}" makes the CronJob name "${'a'.repeat(37)}-requeue-expired" 53 characters long; ` +
+        'CronJob names have at most 52, so the workflow name may have at most 36',
+    );
   });
 
   test('all props reach the manifests', () => {
     const cronJob = onlyOfKind(synthRecovery(ALL_PROPS), 'CronJob');
     expect(cronJob.spec.schedule).toBe('*/5 * * * *');
+    expect(cronJob.spec.suspend).toBe(true);
     expect(cronJob.spec.jobTemplate.spec.template.spec.containers[0].command.slice(-4)).toEqual(['jobS2:leased_by_session:', '120', '5', '0']);
   });
 

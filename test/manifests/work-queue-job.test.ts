@@ -176,3 +176,17 @@ describe('WorkQueueJob', () => {
     expect(() => synthJob(options as Partial<JobOptions>)).toThrow(message);
   });
 });
+
+describe('the Redis image and the worker Jobs', () => {
+  const jobWith = (redisProps: { image?: string; clientImage?: string }) => onlyOfKind(synthChart((chart: Chart) => {
+    new WorkQueueJob(chart, 'worker', { workflow: SENTINEL_2, redis: new RedisQueueStore(chart, 'redis', redisProps) });
+  }), 'Job');
+
+  test('patching the Redis server (redis.image) keeps the worker Job; its gates use redis.clientImage', () => {
+    const before = jobWith({});
+    expect(jobWith({ image: 'redis:7.2.12-bookworm' }).metadata.name).toBe(before.metadata.name);
+    const moved = jobWith({ clientImage: 'redis:7.2.12-bookworm' });
+    expect(moved.metadata.name).not.toBe(before.metadata.name);
+    expect(moved.spec.template.spec.initContainers[0].image).toBe('redis:7.2.12-bookworm');
+  });
+});

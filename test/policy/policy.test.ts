@@ -15,7 +15,10 @@ const ALL_OPTIONS: EnvironmentConfig = {
   name: 'all-options',
   namespace: 'ard-all',
   redis: {
-    image: 'redis:7.2.7-bookworm@sha256:' + 'a'.repeat(64),
+    image: 'redis:7.4.6-bookworm@sha256:' + 'a'.repeat(64),
+    clientImage: 'redis:7.2.11-bookworm',
+    adminSecret: 'queue-admin',
+    users: [{ name: 'exporter', rules: ['+info', '+ping'], passwordSecret: { name: 'redis-exporter' } }],
     storage: { kind: 'persistentVolumeClaim', size: '5Gi', storageClassName: 'fast' },
     resources: { cpu: '1', memory: '1Gi', cpuLimit: '2' },
     appendFsync: 'everysec',
@@ -45,7 +48,7 @@ const ALL_OPTIONS: EnvironmentConfig = {
     workflow: LANDSAT,
     security: { runAsUser: 1000, readOnlyRootFilesystem: true },
   }],
-  recovery: { schedule: '*/5 * * * *', graceSeconds: 120, maxAttempts: 5 },
+  recovery: { schedule: '*/5 * * * *', graceSeconds: 120, maxAttempts: 5, suspend: true },
 };
 
 function synth(environment: EnvironmentConfig): Manifest[] {
@@ -237,7 +240,11 @@ const FIXTURES: readonly BadFixture[] = [
   {
     rule: 'redis-user', breaks: 'Redis on another image and uid',
     mutate: (o) => { redisContainer(o).image = 'bitnami/redis:7.2.4'; podSpecOf(redis(o)).securityContext.runAsUser = 1001; },
-    expected: ['StatefulSet/redis container "redis": runAsUser must be 999 (the redis user of the official image), got 1001'],
+    expected: [
+      'StatefulSet/redis container "acl": runAsUser must be 999 (the redis user of the official image), got 1001',
+      'StatefulSet/redis container "redis": runAsUser must be 999 (the redis user of the official image), got 1001',
+    ],
+    alsoFailing: ['redis-image-patched'],
   },
   // image-pinned
   {
@@ -247,11 +254,13 @@ const FIXTURES: readonly BadFixture[] = [
       'StatefulSet/redis container "redis": image "redis:latest" uses the tag latest',
       `${W} container "worker": image "registry.example.com:5000/satapps/ard-workflow-s2" has no tag`,
     ],
+    alsoFailing: ['redis-image-patched'],
   },
   {
     rule: 'image-pinned', breaks: 'a digest without a tag',
     mutate: (o) => { recoveryContainer(o).image = `redis@sha256:${'b'.repeat(64)}`; },
     expected: [`${R} container "requeue-expired": image "redis@sha256:${'b'.repeat(64)}" has no tag`],
+    alsoFailing: ['redis-image-patched'],
   },
   // resources
   {
@@ -273,26 +282,65 @@ const FIXTURES: readonly BadFixture[] = [
     rule: 'redis-probes', breaks: 'the Redis pod label, so no Redis pod is found (the Redis rules must not pass vacuously)',
     mutate: (o) => { podLabelsOf(redis(o))['app.kubernetes.io/name'] = 'redis-server'; },
     expected: ['Pod/(none): no Redis pod (label app.kubernetes.io/name=redis) in the output'],
-    alsoFailing: ['redis-disabled-commands', 'redis-network-policy', 'service-selects-pods'],
+    alsoFailing: ['redis-acl', 'redis-network-policy', 'service-selects-pods'],
   },
-  // redis-disabled-commands
+  // redis-acl
   {
-    rule: 'redis-disabled-commands', breaks: 'FLUSHALL enabled and FLUSHDB merely renamed',
+    rule: 'redis-acl', breaks: 'the default user granted everything, scripting, all keys and channels',
     mutate: (o) => {
       const data = one(o, 'ConfigMap', 'redis-config').data;
-      data['redis.conf'] = data['redis.conf']
-        .replace('rename-command FLUSHALL ""\n', '')
-        .replace('rename-command FLUSHDB ""', 'rename-command FLUSHDB "fdb-2f9a"');
+      data['users.acl'] = data['users.acl'].replace('user default on nopass resetkeys resetchannels -@all (+ping)',
+        'user default on nopass resetkeys ~* &* +@all -@all (+ping +eval +client|kill)');
     },
     expected: [
-      'StatefulSet/redis container "redis": redis.conf does not disable FLUSHALL',
-      'StatefulSet/redis container "redis": redis.conf does not disable FLUSHDB',
+      'StatefulSet/redis container "redis": the default user must start from no commands (-@all) before it is granted any',
+      'StatefulSet/redis container "redis": the default user must not reach every key (~*)',
+      'StatefulSet/redis container "redis": the default user must not reach every channel (&*)',
+      'StatefulSet/redis container "redis": the default user must be granted single commands, not +@all',
+      'StatefulSet/redis container "redis": the default user must not run eval',
+      'StatefulSet/redis container "redis": the default user must not run client|kill',
     ],
   },
   {
-    rule: 'redis-disabled-commands', breaks: 'Redis started without its redis.conf',
-    mutate: (o) => { redisContainer(o).command = ['redis-server', '--dir', '/data']; },
-    expected: ['StatefulSet/redis container "redis": starts without a redis.conf from a ConfigMap in the output'],
+    rule: 'redis-acl', breaks: 'Redis started without --aclfile, a password in git, admin allowed FLUSHALL',
+    mutate: (o) => {
+      redisContainer(o).command = redisContainer(o).command.slice(0, -2);
+      const data = one(o, 'ConfigMap', 'redis-config').data;
+      data['users.acl'] = data['users.acl'].replace(' -flushall', ' >hunter2hunter2');
+    },
+    expected: [
+      'StatefulSet/redis container "redis": starts without an ACL file (--aclfile, or aclfile in redis.conf)',
+      'StatefulSet/redis container "redis": the ACL line of user admin holds a password: passwords come from Secrets',
+      'StatefulSet/redis container "redis": user admin may run FLUSHALL (add -flushall after +@all)',
+    ],
+  },
+  {
+    rule: 'redis-acl', breaks: 'no default user in the ConfigMap (Redis would leave it open)',
+    mutate: (o) => {
+      const data = one(o, 'ConfigMap', 'redis-config').data;
+      data['users.acl'] = data['users.acl'].split('\n').filter((l: string) => !l.startsWith('user default')).join('\n');
+    },
+    expected: ['StatefulSet/redis container "redis": no "user default" ACL line in a ConfigMap mounted into the Redis pod'],
+  },
+  // redis-image-patched
+  {
+    rule: 'redis-image-patched', breaks: 'Redis 7.2.7 (before the fixes), a recovery image without a version tag, a mirrored 7.4.5 gate',
+    mutate: (o) => {
+      redisContainer(o).image = 'redis:7.2.7-bookworm';
+      recoveryContainer(o).image = 'redis:bookworm';
+      initContainer(o).image = 'mirror.example.com:5000/library/redis:7.4.5';
+    },
+    expected: [
+      'StatefulSet/redis container "redis": image "redis:7.2.7-bookworm" is Redis 7.2.7, without the fixes for CVE-2025-49844 and CVE-2025-21605 (7.2.11, 7.4.6, 8.0.4, 8.2.2)',
+      `${W} container "wait-for-redis": image "mirror.example.com:5000/library/redis:7.4.5" is Redis 7.4.5, without the fixes for CVE-2025-49844 and CVE-2025-21605 (7.2.11, 7.4.6, 8.0.4, 8.2.2)`,
+      `${R} container "requeue-expired": image "redis:bookworm" does not name its Redis version in its tag`,
+    ],
+  },
+  // redis-cli-errexit
+  {
+    rule: 'redis-cli-errexit', breaks: 'the recovery run without -e',
+    mutate: (o) => { recoveryContainer(o).command = recoveryContainer(o).command.filter((a: string) => a !== '-e'); },
+    expected: [`${R} container "requeue-expired": runs redis-cli without -e: an error reply would exit 0 and the run would look successful`],
   },
   // no-literal-credentials
   {
@@ -373,11 +421,31 @@ const FIXTURES: readonly BadFixture[] = [
       'NetworkPolicy/allow-all: ingress[0] admits every port',
       'NetworkPolicy/allow-all: ingress[0] admits every source',
     ],
+    alsoFailing: ['default-deny-ingress'],
   },
   {
     rule: 'redis-network-policy', breaks: 'no policy at all',
-    mutate: (o) => { o.splice(o.indexOf(policy(o)), 1); },
+    mutate: (o) => {
+      o.splice(o.indexOf(policy(o)), 1);
+      o.splice(o.indexOf(one(o, 'NetworkPolicy', 'default-deny-ingress')), 1);
+    },
     expected: ['StatefulSet/redis: no NetworkPolicy isolates the Redis pods for Ingress'],
+    alsoFailing: ['default-deny-ingress'],
+  },
+  // default-deny-ingress
+  {
+    rule: 'default-deny-ingress', breaks: 'the default deny removed',
+    mutate: (o) => { o.splice(o.indexOf(one(o, 'NetworkPolicy', 'default-deny-ingress')), 1); },
+    expected: ['Namespace/ard: has no default-deny ingress NetworkPolicy (podSelector {}, policyTypes [Ingress], no ingress rules)'],
+  },
+  {
+    rule: 'default-deny-ingress', breaks: 'the default deny turned into an allow-all',
+    mutate: (o) => { one(o, 'NetworkPolicy', 'default-deny-ingress').spec.ingress = [{ from: [{ podSelector: {} }] }]; },
+    expected: [
+      'Namespace/ard: has no default-deny ingress NetworkPolicy (podSelector {}, policyTypes [Ingress], no ingress rules)',
+      'NetworkPolicy/default-deny-ingress: selects every pod of the namespace and admits ingress: it undoes the default deny',
+    ],
+    alsoFailing: ['redis-network-policy'],
   },
   // namespace-pod-security
   {
@@ -439,6 +507,7 @@ describe('bad fixtures', () => {
     });
     jest.dontMock('../../lib/pod-security');
     expect(checkAll(objects).map(show)).toEqual([
+      'StatefulSet/redis container "acl": allowPrivilegeEscalation must be false',
       'StatefulSet/redis container "redis": allowPrivilegeEscalation must be false',
       `${W} container "wait-for-redis": allowPrivilegeEscalation must be false`,
       `${R} container "requeue-expired": allowPrivilegeEscalation must be false`,

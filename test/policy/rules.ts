@@ -256,6 +256,8 @@ const pssRestricted: Rule = {
 export const WRITABLE_MOUNTS: Readonly<Record<string, readonly string[]>> = {
   // The append-only file.
   'queue-store/redis': ['/data'],
+  // The ACL file built at start-up (an in-memory emptyDir the Redis container mounts read-only).
+  'queue-store/acl': ['/run/redis-acl'],
 };
 
 /** Volume types the kubelet always mounts read-only. */
@@ -371,15 +373,25 @@ function missingRedis(rule: string): Violation {
   return { rule, kind: 'Pod', name: '(none)', message: 'no Redis pod (label app.kubernetes.io/name=redis) in the output' };
 }
 
-/** Commands redis.conf must disable (`rename-command X ""`). */
+/** Commands no authenticated user may run either (ACL `-<command>` on every user but default). */
 export const MUST_DISABLE = ['FLUSHALL', 'FLUSHDB', 'DEBUG'] as const;
 
 /**
- * The redis.conf a Redis container starts with: its first `*.conf` argument, resolved
- * through the volume mounts to a key of a ConfigMap in the output.
+ * Commands and categories the unauthenticated `default` user must never get: scripting,
+ * administration, key scans, and everything that reads or rewrites the server.
  */
-function redisConfOf(container: Manifest, pod: PodRef, objects: readonly Manifest[]): string | undefined {
-  const file = [...(container.command ?? []), ...(container.args ?? [])].find((a: string) => /\.conf$/.test(a));
+export const DEFAULT_USER_FORBIDDEN = [
+  'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'function', 'script', 'shutdown', 'config', 'acl',
+  'flushall', 'flushdb', 'keys', 'scan', 'client', 'debug', 'module', 'monitor', 'save', 'bgsave', 'bgrewriteaof',
+  'replicaof', 'slaveof', 'migrate', 'restore', 'swapdb', 'sync', 'psync', 'failover', 'info', 'object', 'dump',
+  'randomkey', 'sort', 'sort_ro', 'subscribe', 'psubscribe', 'publish', 'latency', 'memory', 'slowlog', 'lastsave', 'cluster',
+] as const;
+
+/**
+ * The file a container's `<flag> <file>` (or first `*.conf`) argument names, resolved through
+ * its volume mounts to the data of a ConfigMap in the output.
+ */
+function configMapFileOf(container: Manifest, pod: PodRef, objects: readonly Manifest[], file: string | undefined): string | undefined {
   if (file === undefined) return undefined;
   for (const m of (container.volumeMounts ?? []) as Manifest[]) {
     const prefix = m.mountPath.replace(/\/$/, '') + '/';
@@ -395,22 +407,118 @@ function redisConfOf(container: Manifest, pod: PodRef, objects: readonly Manifes
   return undefined;
 }
 
-const redisDisabledCommands: Rule = {
-  id: 'redis-disabled-commands',
-  description: `Redis starts with a redis.conf from a ConfigMap in the output that disables ${MUST_DISABLE.join(', ')} (rename-command X "").`,
+const argsOf = (c: Manifest): string[] => [...(c.command ?? []), ...(c.args ?? [])].map(String);
+
+/** The `user <name> <rules…>` lines of the ConfigMaps mounted into a pod, by user name. */
+function aclUsersOf(pod: PodRef, objects: readonly Manifest[]): Map<string, string[]> {
+  const users = new Map<string, string[]>();
+  const mounted = new Set(((pod.spec.volumes ?? []) as Manifest[]).map((v) => v.configMap?.name).filter((n) => n !== undefined));
+  for (const o of objects) {
+    if (o?.kind !== 'ConfigMap' || !mounted.has(o.metadata?.name) || (o.metadata?.namespace ?? pod.namespace) !== pod.namespace) continue;
+    for (const value of Object.values<string>(o.data ?? {})) {
+      for (const line of String(value).split('\n')) {
+        const match = /^user\s+(\S+)\s+(.*)$/.exec(line.trim());
+        // Selectors "(+get ~k)" are rules too: their parentheses do not matter here.
+        if (match) users.set(match[1], match[2].replace(/[()]/g, ' ').split(/\s+/).filter((t) => t !== ''));
+      }
+    }
+  }
+  return users;
+}
+
+/** What is wrong with the default user's rules, or nothing. */
+function defaultUserProblems(rules: readonly string[]): string[] {
+  const out: string[] = [];
+  const lower = rules.map((r) => r.toLowerCase());
+  const firstGrant = lower.findIndex((r) => r.startsWith('+'));
+  const reset = lower.findIndex((r) => r === '-@all' || r === 'nocommands' || r === 'reset');
+  if (reset === -1 || (firstGrant !== -1 && reset > firstGrant)) out.push('the default user must start from no commands (-@all) before it is granted any');
+  for (const r of lower) {
+    if (r === 'allcommands' || /^\+@/.test(r)) out.push(`the default user must be granted single commands, not ${r}`);
+    const command = /^\+([a-z_]+)(\|.*)?$/.exec(r)?.[1];
+    if (command !== undefined && (DEFAULT_USER_FORBIDDEN as readonly string[]).includes(command)) out.push(`the default user must not run ${r.slice(1)}`);
+    if (r === 'allkeys' || /^(%[rw]+)?~\*$/.test(r)) out.push(`the default user must not reach every key (${r})`);
+    if (r === 'allchannels' || r === '&*') out.push(`the default user must not reach every channel (${r})`);
+  }
+  if (!lower.includes('resetchannels') && !lower.some((r) => r.startsWith('&'))) out.push('the default user must reset its channels (resetchannels)');
+  return out;
+}
+
+const redisAcl: Rule = {
+  id: 'redis-acl',
+  description: `Redis loads an ACL file (--aclfile) whose users are plain text in a ConfigMap of the output: default (no password) starts from -@all and is granted single commands, none of scripting, administration or key scans, never all keys or channels; no other user may run ${MUST_DISABLE.join(', ')}; no user line holds a password.`,
   check: (objects) => {
     const pods = podSpecs(objects).filter(isRedisPod);
-    if (pods.length === 0) return [missingRedis('redis-disabled-commands')];
+    if (pods.length === 0) return [missingRedis('redis-acl')];
     return pods.flatMap((pod) => ((pod.spec.containers ?? []) as Manifest[]).flatMap((c): Violation[] => {
-      const at = (message: string): Violation => ({ rule: 'redis-disabled-commands', kind: pod.kind, name: pod.name, container: c.name, message });
-      const conf = redisConfOf(c, pod, objects);
-      if (conf === undefined) return [at('starts without a redis.conf from a ConfigMap in the output')];
-      const disabled = new Set(conf.split('\n')
-        .map((line) => /^\s*rename-command\s+(\S+)\s+(?:""|'')\s*$/i.exec(line)?.[1].toUpperCase())
-        .filter((cmd): cmd is string => cmd !== undefined));
-      return MUST_DISABLE.filter((cmd) => !disabled.has(cmd)).map((cmd) => at(`redis.conf does not disable ${cmd}`));
+      const at = (message: string): Violation => ({ rule: 'redis-acl', kind: pod.kind, name: pod.name, container: c.name, message });
+      const args = argsOf(c);
+      const conf = configMapFileOf(c, pod, objects, args.find((a) => /\.conf$/.test(a)));
+      const out: Violation[] = [];
+      if (!args.includes('--aclfile') && !/^\s*aclfile\s/m.test(conf ?? '')) out.push(at('starts without an ACL file (--aclfile, or aclfile in redis.conf)'));
+      if (/^\s*user\s/m.test(conf ?? '')) out.push(at('redis.conf defines users: they belong in the ACL file'));
+      const users = aclUsersOf(pod, objects);
+      const defaultRules = users.get('default');
+      if (defaultRules === undefined) return [...out, at('no "user default" ACL line in a ConfigMap mounted into the Redis pod')];
+      out.push(...defaultUserProblems(defaultRules).map(at));
+      for (const [user, rules] of users) {
+        if (rules.some((r) => /^[>#]/.test(r))) out.push(at(`the ACL line of user ${user} holds a password: passwords come from Secrets`));
+        if (user === 'default') continue;
+        const lower = rules.map((r) => r.toLowerCase());
+        for (const cmd of MUST_DISABLE.map((x) => x.toLowerCase())) {
+          // Granted by a category, allcommands or by name, and not denied afterwards.
+          const grants = lower.map((r, i) => (r === 'allcommands' || r.startsWith('+@') || r === `+${cmd}` ? i : -1));
+          const granted = Math.max(...grants);
+          if (granted !== -1 && lower.lastIndexOf(`-${cmd}`) < granted) out.push(at(`user ${user} may run ${cmd.toUpperCase()} (add -${cmd} after ${lower[granted]})`));
+        }
+      }
+      return out;
     }));
   },
+};
+
+/** The first release of each Redis line with the fixes for CVE-2025-49844 and CVE-2025-21605. */
+export const PATCHED_REDIS = ['7.2.11', '7.4.6', '8.0.4', '8.2.2'] as const;
+
+/** Whether Redis `version` (x.y.z) has the fixes: at or above its line's patched release, or a later line. */
+export function isPatchedRedis(version: string): boolean {
+  const [major, minor, patch] = version.split('.').map(Number);
+  const newest = PATCHED_REDIS[PATCHED_REDIS.length - 1].split('.').map(Number);
+  if (major > newest[0] || (major === newest[0] && minor > newest[1])) return true;
+  const floor = PATCHED_REDIS.map((r) => r.split('.').map(Number)).find(([a, b]) => a === major && b === minor);
+  return floor !== undefined && patch >= floor[2];
+}
+
+const redisImagePatched: Rule = {
+  id: 'redis-image-patched',
+  description: `Every container of a Redis pod or of the official Redis image runs a Redis version with the fixes for CVE-2025-49844 and CVE-2025-21605 (${PATCHED_REDIS.join(', ')} or later in its line), named by the image tag.`,
+  check: (objects) => podSpecs(objects).flatMap((pod) => containersOf(pod.spec)
+    // Mirrors count too: any repository named redis (registry.example.com/library/redis).
+    .filter(({ container: c }) => isRedisPod(pod) || isRedisImage(String(c.image)) ||
+      /(^|\/)redis$/.test(String(c.image).split('@')[0].replace(/:[^/:]*$/, '')))
+    .flatMap(({ container: c }): Violation[] => {
+      const at = (message: string): Violation => ({ rule: 'redis-image-patched', kind: pod.kind, name: pod.name, container: c.name, message });
+      const version = /^(\d+\.\d+\.\d+)(?:-|$)/.exec(imageTag(String(c.image)) ?? '')?.[1];
+      if (version === undefined) return [at(`image ${JSON.stringify(c.image)} does not name its Redis version in its tag`)];
+      return isPatchedRedis(version) ? [] : [at(
+        `image ${JSON.stringify(c.image)} is Redis ${version}, without the fixes for CVE-2025-49844 and CVE-2025-21605 (${PATCHED_REDIS.join(', ')})`,
+      )];
+    })),
+};
+
+const redisCliErrexit: Rule = {
+  id: 'redis-cli-errexit',
+  description: 'Every container that runs redis-cli as its command (possibly under timeout) passes -e, so an error reply fails the container instead of exiting 0.',
+  check: (objects) => podSpecs(objects).flatMap((pod) => containersOf(pod.spec).flatMap(({ container: c }): Violation[] => {
+    const args = argsOf(c);
+    const at = args.findIndex((a) => a === 'redis-cli' || a.endsWith('/redis-cli'));
+    // Only exec form: `redis-cli …` or `timeout N redis-cli …` (shell loops check replies themselves).
+    if (at === -1 || !(at === 0 || (args[0] === 'timeout' || args[0].endsWith('/timeout')))) return [];
+    return args.slice(at + 1).includes('-e') ? [] : [{
+      rule: 'redis-cli-errexit', kind: pod.kind, name: pod.name, container: c.name,
+      message: 'runs redis-cli without -e: an error reply would exit 0 and the run would look successful',
+    }];
+  })),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -527,6 +635,28 @@ const redisNetworkPolicy: Rule = {
   },
 };
 
+const defaultDenyIngress: Rule = {
+  id: 'default-deny-ingress',
+  description: 'Each namespace with pods has a default-deny ingress NetworkPolicy (podSelector {}, policyTypes [Ingress], no ingress rules), and no policy admits ingress to every pod of the namespace.',
+  check: (objects) => {
+    const out: Violation[] = [];
+    const namespaces = new Set(podSpecs(objects).map((p) => p.namespace ?? 'default'));
+    const selectsAll = (p: Manifest) => Object.keys(p.spec?.podSelector?.matchLabels ?? {}).length === 0 &&
+      (p.spec?.podSelector?.matchExpressions ?? []).length === 0 && p.spec?.podSelector !== undefined;
+    for (const ns of namespaces) {
+      const policies = objects.filter((o) => o?.kind === 'NetworkPolicy' && (o.metadata?.namespace ?? 'default') === ns);
+      const everyPod = policies.filter((p) => selectsAll(p) && (p.spec?.policyTypes ?? ['Ingress']).includes('Ingress'));
+      if (!everyPod.some((p) => (p.spec?.ingress ?? []).length === 0)) {
+        out.push({ rule: 'default-deny-ingress', kind: 'Namespace', name: ns, message: 'has no default-deny ingress NetworkPolicy (podSelector {}, policyTypes [Ingress], no ingress rules)' });
+      }
+      for (const p of everyPod.filter((x) => (x.spec?.ingress ?? []).length > 0)) {
+        out.push({ rule: 'default-deny-ingress', kind: 'NetworkPolicy', name: p.metadata?.name ?? '', message: 'selects every pod of the namespace and admits ingress: it undoes the default deny' });
+      }
+    }
+    return out;
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // Namespace
 
@@ -573,12 +703,15 @@ export const RULES: readonly Rule[] = [
   imagePinned,
   resources,
   redisProbes,
-  redisDisabledCommands,
+  redisAcl,
+  redisImagePatched,
+  redisCliErrexit,
   noLiteralCredentials,
   noSecretObjects,
   jobTtl,
   serviceSelectsPods,
   redisNetworkPolicy,
+  defaultDenyIngress,
   namespacePodSecurity,
 ];
 
