@@ -1,6 +1,7 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from './environments';
+import { QueueMonitoring } from './queue-monitoring';
 import { QueueRecovery } from './queue-recovery';
 import { RedisAccessPolicy } from './redis-access-policy';
 import { RedisQueueStore } from './redis-queue-store';
@@ -19,6 +20,8 @@ export class WorkQueueChart extends Chart {
   public readonly redis: RedisQueueStore;
   public readonly jobs: readonly WorkQueueJob[];
   public readonly recovery: QueueRecovery;
+  /** The exporter, and the monitor, rules and dashboard the environment enables. */
+  public readonly monitoring?: QueueMonitoring;
 
   constructor(scope: Construct, id: string, environment: EnvironmentConfig) {
     const namespaceName = dnsLabel(`environments.${environment.name}.namespace`, environment.namespace ?? 'ard');
@@ -39,6 +42,15 @@ export class WorkQueueChart extends Chart {
       workflows: environment.workflows.map((w) => w.workflow),
     });
     new RedisAccessPolicy(this, 'redis-access', { redis: this.redis });
+    if (environment.monitoring !== undefined) {
+      this.monitoring = new QueueMonitoring(this, 'monitoring', {
+        ...environment.monitoring,
+        redis: this.redis,
+        workflows: environment.workflows.map((w) => w.workflow),
+        namespace: namespaceName,
+        recoveryGraceSeconds: this.recovery.graceSeconds,
+      });
+    }
 
     // Enforce the strictest Pod Security level every pod passes; warn/audit stay restricted.
     this.workQueueNamespace = new WorkQueueNamespace(this, 'namespace', {
