@@ -27,3 +27,24 @@ describe('the schema check', () => {
     expect(() => validateManifest({ ...job, kind: 'WorkQueue' })).toThrow('no schema for batch/v1 WorkQueue');
   });
 });
+
+describe('the CRD schema check (ServiceMonitor, PrometheusRule)', () => {
+  const { objects } = synthEnvironment(ENVIRONMENTS.find((e) => e.name === 'prod')!);
+  const monitor = objects.find((o) => o.kind === 'ServiceMonitor')!;
+  const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
+
+  test('prod holds both, so the per-object checks above cover them', () => {
+    expect([monitor?.metadata.name, rule?.metadata.name]).toEqual(['redis-exporter', 'ard-workqueue']);
+  });
+
+  test('rejects a ServiceMonitor without endpoints', () => {
+    expect(() => validateManifest({ ...monitor, spec: { ...monitor.spec, endpoints: undefined } }))
+      .toThrow("monitoring.coreos.com/v1/ServiceMonitor redis-exporter: /spec must have required property 'endpoints'");
+  });
+
+  test('rejects a PrometheusRule whose rule has no expr', () => {
+    const groups = [{ name: 'g', rules: [{ alert: 'A' }] }];
+    expect(() => validateManifest({ ...rule, spec: { groups } }))
+      .toThrow("monitoring.coreos.com/v1/PrometheusRule ard-workqueue: /spec/groups/0/rules/0 must have required property 'expr'");
+  });
+});
