@@ -27,7 +27,8 @@ export function dashboardQueries(options: QueueDashboardOptions): Record<string,
   const v = (value: Parameters<typeof queueValueExpr>[0]) => queueValueExpr(value, options.namespace, options.queues);
   const ns = options.namespace;
   const target = (expr: string, legendFormat: string, i: number): Target => ({ expr, legendFormat, refId: String.fromCharCode(65 + i) });
-  const throughput = `(clamp_min(deriv(${v('done')}[${RATE_WINDOW}]), 0) * 3600)`;
+  // A subquery: the per-queue series is an expression, not a stored series.
+  const throughput = `(clamp_min(deriv(${v('done')}[${RATE_WINDOW}:1m]), 0) * 3600)`;
   return {
     'Items by state': [
       target(v('pending'), '{{queue}} pending', 0),

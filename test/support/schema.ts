@@ -42,7 +42,8 @@ function validateCustomResource(key: string, object: Manifest): void {
     validate = ajv.compile(CRD_SCHEMAS[key]);
     crdValidators.set(key, validate);
   }
+  const name = object.metadata?.name;
   if (!validate(object)) {
-    throw new Error(`${key} ${object.metadata?.name}: ${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
+    throw new Error(`${key} ${name}: ${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
   }
 }
