@@ -35,7 +35,7 @@ export interface QueueAlertsOptions {
   /** Recovery's grace period, seconds (QueueRecovery.graceSeconds). */
   readonly recoveryGraceSeconds: number;
   /**
-   * URL of the README's "Alerts" section; each alert links to `<url>#<alert name, lower case>`.
+   * URL of the README; each alert links to `<url>#<alert name, lower case>`, its section.
    */
   readonly runbookUrl: string;
   /**

@@ -44,8 +44,9 @@ export interface QueueMonitoringProps {
    */
   readonly scrapeInterval?: string;
   /**
-   * URL of the README's "Alerts" section: each alert's runbook_url is `<url>#<alert in lower case>`.
-   * Required when `prometheusRule` is true.
+   * URL of this README as your team reads it (e.g. on your Git host): each alert's runbook_url
+   * is `<url>#<alert name in lower case>`, its section under "Operations". Required when
+   * `prometheusRule` is true.
    */
   readonly runbookUrl?: string;
   /** @default - see QueueAlertsOptions */
@@ -106,7 +107,7 @@ export class QueueMonitoring extends Construct {
 
     if (props.prometheusRule ?? false) {
       if (props.runbookUrl === undefined || !/^https?:\/\/\S+$/.test(props.runbookUrl)) {
-        throw new ConfigError(`'monitoring.runbookUrl' must be the http(s) URL of the README's Alerts section when 'prometheusRule' is true, got ${JSON.stringify(props.runbookUrl)}`);
+        throw new ConfigError(`'monitoring.runbookUrl' must be the http(s) URL of the README (each alert links to its section) when 'prometheusRule' is true, got ${JSON.stringify(props.runbookUrl)}`);
       }
       const { memoryRatio, noProgressHours } = props.alerts ?? {};
       if (memoryRatio !== undefined && !(memoryRatio > 0 && memoryRatio < 1)) {
