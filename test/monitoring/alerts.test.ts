@@ -30,16 +30,16 @@ function promtool(groups: unknown, ...args: string[]): { status: number | null; 
 interface Rule { alert?: string; record?: string; expr: string; annotations?: Record<string, string> }
 const alerts: Rule[] = committedRule.spec.groups.flatMap((g: { rules: Rule[] }) => g.rules).filter((r: Rule) => r.alert !== undefined);
 
-test('dist/prod has the alerts of the issue (recovery failing and recovery not run are two)', () => {
+test('dist/prod has the alerts of the issue (recovery failing and not run are two), and one for Redis down', () => {
   expect(alerts.map((a) => a.alert)).toEqual([
     'ArdQueueItemsExpired', 'ArdQueueDeadLetters', 'ArdQueueNoProgress', 'ArdQueueRecoveryFailed',
-    'ArdQueueRecoveryNotRun', 'ArdRedisMemoryHigh', 'ArdWorkerJobFailed',
+    'ArdQueueRecoveryNotRun', 'ArdRedisMemoryHigh', 'ArdRedisDown', 'ArdWorkerJobFailed',
   ]);
 });
 
 test('promtool check rules accepts the rules as synthesized', () => {
   const { status, output } = promtool(committedRule.spec.groups, 'check', 'rules', 'rules.yaml');
-  expect(output).toContain('SUCCESS: 13 rules found');
+  expect(output).toContain('SUCCESS: 14 rules found');
   expect(status).toBe(0);
 });
 
