@@ -4,7 +4,7 @@ import { validateManifest } from '../support/schema';
 
 describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('environment %s', (_name, environment) => {
   const { objects } = synthEnvironment(environment);
-  test.each(objects.map((o) => [`${o.kind} ${o.metadata.name}`, o] as const))('%s is valid against the Kubernetes 1.27 schema', (_id, object) => {
+  test.each(objects.map((o) => [`${o.kind} ${o.metadata.name}`, o] as const))('%s is valid against its schema (Kubernetes 1.27, or its CRD)', (_id, object) => {
     expect(() => validateManifest(object)).not.toThrow();
   });
 });

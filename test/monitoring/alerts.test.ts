@@ -10,6 +10,9 @@ import { committedObject } from './support';
 // The rules exactly as dist/prod applies them (spec.groups of the committed PrometheusRule),
 // checked and unit-tested with Debian's promtool, the way Prometheus users test theirs.
 
+// Real processes on a machine shared with other test runs: generous, event-driven waits.
+jest.setTimeout(60_000);
+
 const PROMTOOL = '/usr/bin/promtool';
 const UNIT_TESTS = path.join(__dirname, 'alerts.promtool.yaml');
 const README = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
