@@ -95,6 +95,7 @@ export function queueAlertGroups(options: QueueAlertsOptions): RuleGroup[] {
     annotations: { summary, description, runbook_url: `${options.runbookUrl}#${name.toLowerCase()}` },
   });
   const q = (value: QueueScriptValue) => queueSeries(value);
+  const left = `(${q('pending')} + ${q('processing')})`;
 
   return [{
     name: 'ard-workqueue.rules',
@@ -111,9 +112,12 @@ export function queueAlertGroups(options: QueueAlertsOptions): RuleGroup[] {
         'Dead letters in {{ $labels.queue }}',
         'Items of {{ $labels.queue }} failed too often and wait in {{ $labels.queue }}:dead_letter; no worker takes them until they are retried.'),
       alert('ArdQueueNoProgress', 'warning',
-        `(${q('pending')} + ${q('processing')}) > 0 and on (namespace, queue) changes(${q('done')}[10m]) == 0`,
+        // Stuck: work left, done flat, and the work left not shrinking either (items enqueued
+        // with --no-dedupe are not recorded, so only the lists show their completion).
+        `${left} > 0 and on (namespace, queue) changes(${q('done')}[10m]) == 0` +
+        ` and on (namespace, queue) ${left} >= on (namespace, queue) max_over_time(${left}[10m:1m])`,
         `No item of {{ $labels.queue }} finished for ${noProgressHours} h while work is pending`,
-        `Items of {{ $labels.queue }} are pending or processing, and its done count has not changed for ${noProgressHours} h.`,
+        `Items of {{ $labels.queue }} are pending or processing, and for ${noProgressHours} h neither its done count grew nor its pending and processing items shrank.`,
         `${noProgressHours}h`),
       alert('ArdQueueRecoveryFailed', 'critical',
         `max by (namespace, job_name) (kube_job_status_failed{namespace="${ns}", job_name=~"(${cronJobs})-[0-9]+"}) > 0`,
