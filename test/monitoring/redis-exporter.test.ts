@@ -137,6 +137,17 @@ function scriptConfigMapRedisConf(): string {
   return committedObject('prod', 'ConfigMap', 'redis-config').data['redis.conf'];
 }
 
+test("the probes' path answers 200 on the metrics port", async () => {
+  await createUser(exporterAclRules([QUEUE]));
+  const { url, exporter } = await startAsDeployed();
+  await scrape(url, exporter);
+  for (const probe of [container.readinessProbe, container.livenessProbe]) {
+    expect(probe.httpGet.port).toBe(container.ports[0].name);
+    const response = await fetch(url.replace(/\/metrics$/, probe.httpGet.path));
+    expect(response.status).toBe(200);
+  }
+});
+
 test('an empty queue reports zeros, not missing series', async () => {
   await redis.del(QUEUE, `${QUEUE}:processing`, `${QUEUE}:dead_letter`, `${QUEUE}:enqueued`, `${QUEUE}:unleased_since`);
   await createUser(exporterAclRules([QUEUE]));
