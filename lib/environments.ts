@@ -5,6 +5,7 @@
  * namespace, so environments that share a cluster do not collide.
  * Type-only imports keep this module free of side effects.
  */
+import type { QueueMonitoringProps } from './queue-monitoring';
 import type { QueueRecoveryProps } from './queue-recovery';
 import type { RedisQueueStoreProps } from './redis-queue-store';
 import type { WorkQueueJobProps } from './work-queue-job';
@@ -26,6 +27,8 @@ export interface EnvironmentConfig {
   readonly workflows: readonly WorkflowDeployment[];
   /** @default - see QueueRecoveryProps */
   readonly recovery?: Omit<QueueRecoveryProps, 'redis' | 'workflows'>;
+  /** @default - no exporter, monitor, rules or dashboard */
+  readonly monitoring?: QueueMonitoringProps;
 }
 
 /** A developer's cluster: one worker, public data, a throw-away queue. */
@@ -61,6 +64,12 @@ export const PROD: EnvironmentConfig = {
     resources: { cpu: '2', memory: '8Gi' },
     scratch: { sizeLimit: '50Gi' },
   }],
+  monitoring: {
+    serviceMonitor: true,
+    prometheusRule: true,
+    dashboard: true,
+    runbookUrl: 'https://github.com/satapps/ard-workqueue/blob/main/README.md',
+  },
 };
 
 /** Every environment, in the order they are synthesized. */

@@ -1,9 +1,11 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from './environments';
+import { QueueMonitoring } from './queue-monitoring';
 import { QueueRecovery } from './queue-recovery';
 import { DefaultDenyIngress } from './default-deny-ingress';
 import { RedisAccessPolicy } from './redis-access-policy';
+import { exporterAclUser } from './redis-exporter';
 import { RedisQueueStore } from './redis-queue-store';
 import { ConfigError, dnsLabel } from './validation';
 import { WorkQueueJob } from './work-queue-job';
@@ -21,6 +23,8 @@ export class WorkQueueChart extends Chart {
   public readonly redis: RedisQueueStore;
   public readonly jobs: readonly WorkQueueJob[];
   public readonly recovery: QueueRecovery;
+  /** The exporter, and the monitor, rules and dashboard the environment enables. */
+  public readonly monitoring?: QueueMonitoring;
 
   constructor(scope: Construct, id: string, environment: EnvironmentConfig) {
     const namespaceName = dnsLabel(`environments.${environment.name}.namespace`, environment.namespace ?? 'ard');
@@ -30,8 +34,14 @@ export class WorkQueueChart extends Chart {
     checkUnique('workflow name', environment.workflows.map((w) => w.workflow.name));
     checkUnique('queue', environment.workflows.map((w) => w.workflow.queue));
 
-    // The default user may touch exactly this environment's queues.
-    this.redis = new RedisQueueStore(this, 'redis', { ...environment.redis, queues: environment.workflows.map((w) => w.workflow.queue) });
+    // The default user may touch exactly this environment's queues; the exporter logs in as its own user.
+    const queues = environment.workflows.map((w) => w.workflow.queue);
+    const exporterUsers = environment.monitoring ? [exporterAclUser(environment.monitoring.exporter ?? {}, queues)] : [];
+    this.redis = new RedisQueueStore(this, 'redis', {
+      ...environment.redis,
+      queues,
+      users: [...(environment.redis?.users ?? []), ...exporterUsers],
+    });
     this.jobs = environment.workflows.map((deployment) => new WorkQueueJob(this, `${deployment.workflow.name}-worker`, {
       ...deployment,
       redis: this.redis,
@@ -43,6 +53,15 @@ export class WorkQueueChart extends Chart {
     });
     new RedisAccessPolicy(this, 'redis-access', { redis: this.redis });
     new DefaultDenyIngress(this, 'default-deny-ingress');
+    if (environment.monitoring !== undefined) {
+      this.monitoring = new QueueMonitoring(this, 'monitoring', {
+        ...environment.monitoring,
+        redis: this.redis,
+        workflows: environment.workflows.map((w) => w.workflow),
+        namespace: namespaceName,
+        recoveryGraceSeconds: this.recovery.graceSeconds,
+      });
+    }
 
     // Enforce the strictest Pod Security level every pod passes; warn/audit stay restricted.
     this.workQueueNamespace = new WorkQueueNamespace(this, 'namespace', {

@@ -4,7 +4,7 @@ import { validateManifest } from '../support/schema';
 
 describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('environment %s', (_name, environment) => {
   const { objects } = synthEnvironment(environment);
-  test.each(objects.map((o) => [`${o.kind} ${o.metadata.name}`, o] as const))('%s is valid against the Kubernetes 1.27 schema', (_id, object) => {
+  test.each(objects.map((o) => [`${o.kind} ${o.metadata.name}`, o] as const))('%s is valid against its schema (Kubernetes 1.27, or its CRD)', (_id, object) => {
     expect(() => validateManifest(object)).not.toThrow();
   });
 });
@@ -25,5 +25,26 @@ describe('the schema check', () => {
 
   test('rejects an unknown kind', () => {
     expect(() => validateManifest({ ...job, kind: 'WorkQueue' })).toThrow('no schema for batch/v1 WorkQueue');
+  });
+});
+
+describe('the CRD schema check (ServiceMonitor, PrometheusRule)', () => {
+  const { objects } = synthEnvironment(ENVIRONMENTS.find((e) => e.name === 'prod')!);
+  const monitor = objects.find((o) => o.kind === 'ServiceMonitor')!;
+  const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
+
+  test('prod holds both, so the per-object checks above cover them', () => {
+    expect([monitor?.metadata.name, rule?.metadata.name]).toEqual(['redis-exporter', 'ard-workqueue']);
+  });
+
+  test('rejects a ServiceMonitor without endpoints', () => {
+    expect(() => validateManifest({ ...monitor, spec: { ...monitor.spec, endpoints: undefined } }))
+      .toThrow("monitoring.coreos.com/v1/ServiceMonitor redis-exporter: /spec must have required property 'endpoints'");
+  });
+
+  test('rejects a PrometheusRule whose rule has no expr', () => {
+    const groups = [{ name: 'g', rules: [{ alert: 'A' }] }];
+    expect(() => validateManifest({ ...rule, spec: { groups } }))
+      .toThrow("monitoring.coreos.com/v1/PrometheusRule ard-workqueue: /spec/groups/0/rules/0 must have required property 'expr'");
   });
 });

@@ -391,7 +391,7 @@ const FIXTURES: readonly BadFixture[] = [
   {
     rule: 'redis-network-policy', breaks: 'the policy widened to every pod of the namespace',
     mutate: (o) => { policy(o).spec.ingress[0].from[0].podSelector = {}; },
-    expected: ['NetworkPolicy/redis-access: ingress[0].from[0] admits StatefulSet/redis, which is no Redis client (worker, queue-recovery)'],
+    expected: ['NetworkPolicy/redis-access: ingress[0].from[0] admits StatefulSet/redis, which is no Redis client (worker, queue-recovery, metrics)'],
   },
   {
     rule: 'redis-network-policy', breaks: 'every port, other namespaces, and the recovery pods left out',
@@ -511,6 +511,7 @@ describe('bad fixtures', () => {
       'StatefulSet/redis container "redis": allowPrivilegeEscalation must be false',
       `${W} container "wait-for-redis": allowPrivilegeEscalation must be false`,
       `${R} container "requeue-expired": allowPrivilegeEscalation must be false`,
+      'Deployment/redis-exporter container "exporter": allowPrivilegeEscalation must be false',
     ]);
   });
 });

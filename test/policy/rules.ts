@@ -580,8 +580,8 @@ const serviceSelectsPods: Rule = {
 // ---------------------------------------------------------------------------------------------
 // Network
 
-/** Components that must reach Redis: the workers and the recovery CronJobs. */
-export const REDIS_CLIENT_COMPONENTS = ['worker', 'queue-recovery'] as const;
+/** Components that must reach Redis: the workers, the recovery CronJobs and the metrics exporter. */
+export const REDIS_CLIENT_COMPONENTS = ['worker', 'queue-recovery', 'metrics'] as const;
 
 const redisNetworkPolicy: Rule = {
   id: 'redis-network-policy',

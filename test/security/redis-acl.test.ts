@@ -18,6 +18,9 @@ import { RedisServer } from '../support/redis-server';
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'build', 'queue', 'cli.js');
 const PASSWORD = 'test-admin-password-0123456789';
+/** dist/prod also defines the metrics exporter's user; its Secret must exist for Redis to start. */
+const EXPORTER_PASSWORD = 'test-exporter-password-012345';
+const EXPORTER_SECRET = { 'redis-exporter': { password: EXPORTER_PASSWORD } };
 const K = queueKeys('jobS2');
 
 let server: RedisServer;
@@ -28,7 +31,7 @@ let anonymous: Redis;
 let version: string;
 
 beforeAll(async () => {
-  ({ server, pod, objects } = await startCommittedRedis({ 'redis-admin': { password: PASSWORD } }));
+  ({ server, pod, objects } = await startCommittedRedis({ 'redis-admin': { password: PASSWORD }, ...EXPORTER_SECRET }));
   admin = new Redis({ port: server.port, host: '127.0.0.1', username: 'admin', password: PASSWORD });
   // No ready check: ioredis would send INFO, which default may not run.
   anonymous = new Redis({ port: server.port, host: '127.0.0.1', enableReadyCheck: false, maxRetriesPerRequest: 0 });
@@ -76,6 +79,7 @@ describe('the ACL file built at start-up', () => {
     expect(built.split('\n')).toEqual([
       defaultLine,
       template.split('\n').find((l) => l.startsWith('user admin ')) + ` #${hash}`,
+      template.split('\n').find((l) => l.startsWith('user exporter ')) + ` #${createHash('sha256').update(EXPORTER_PASSWORD).digest('hex')}`,
       '',
     ]);
     expect(built).not.toContain(PASSWORD);
@@ -87,7 +91,7 @@ describe('the ACL file built at start-up', () => {
     ['ending in a newline', `${PASSWORD}\n`, 'redis-acl: the password of Redis user admin must not contain whitespace or a newline'],
   ])('a %s password fails the init container, naming the user', async (_, password, message) => {
     const bad = new LocalPod(objects, committed(objects, 'StatefulSet', 'redis'),
-      password === undefined ? {} : { 'redis-admin': { password } });
+      password === undefined ? EXPORTER_SECRET : { 'redis-admin': { password }, ...EXPORTER_SECRET });
     try {
       const result = await bad.run('acl');
       expect(result.code).toBe(1);
