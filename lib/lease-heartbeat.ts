@@ -25,6 +25,14 @@ export const DEFAULT_LEASE_SECONDS = 120;
 /** After this long on one item the heartbeat stops renewing, so a hung worker's item comes back. */
 export const DEFAULT_MAX_LEASE_SECONDS = 6 * 3600;
 
+/**
+ * Every Redis command the heartbeat sends, all on the lease keys `<queue>:leased_by_session:*`
+ * (MULTI, EXEC and UNWATCH take no key): WATCH, GET, then MULTI, EXPIRE, EXEC while the lease is
+ * this worker's, or UNWATCH once it is not. The unauthenticated `default` user's ACL must allow
+ * them next to the workers' own protocol; no scripting is needed.
+ */
+export const LEASE_HEARTBEAT_REDIS_COMMANDS = ['WATCH', 'GET', 'MULTI', 'EXPIRE', 'EXEC', 'UNWATCH'] as const;
+
 /** Below this a lease renewed every third of it is lost to a few seconds' stall of a loaded node. */
 const MIN_LEASE_SECONDS = 10;
 
