@@ -281,6 +281,19 @@ describe('anything unexpected leaves the worker as it was, with one warning line
     );
   });
 
+  test('a RedisWQ without the attributes the heartbeat uses leases with the image\'s lease time, with the warning', async () => {
+    await redis.rpush(Q, item(1));
+    const { worker, stderr } = variantWorker((s) => s.replaceAll('self._session', 'self._sid'), { LEASE_SECS: '77', WORK_SECONDS: '1' });
+    const key = leaseKey(item(1));
+    await waitFor('the lease', async () => ((await redis.exists(key)) ? true : undefined));
+    expect(await redis.ttl(key)).toBeGreaterThan(70);
+    expect(await exited(worker)).toBe(0);
+    expect(stderr.text()).toBe(
+      'ard-lease-heartbeat: WARNING: cannot renew leases (ValueError: RedisWQ instance lacks _db.connection_pool, _session, ' +
+        '_lease_key_prefix or _itemkey); the worker runs without lease renewal\n',
+    );
+  });
+
   test('a rediswq without the RedisWQ class is left alone, with the warning', async () => {
     await redis.rpush(Q, item(1));
     const { worker, stderr } = variantWorker(
