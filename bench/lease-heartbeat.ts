@@ -14,7 +14,6 @@
  *
  * Run: `npm run bench:heartbeat` (BENCH_SCENES, default 3). Prints a Markdown table for the README.
  */
-import { createHash } from 'crypto';
 import { existsSync, readFileSync, rmSync } from 'fs';
 import * as path from 'path';
 import Redis from 'ioredis';
@@ -22,6 +21,7 @@ import { DEFAULT_MAX_ATTEMPTS } from '../lib/recovery-defaults';
 import { heartbeatFromDist, RecoveryLoop, tempDir, waitFor } from '../test/support/lease-heartbeat';
 import { exited, startPythonWorker } from '../test/support/python-worker';
 import { RedisServer } from '../test/support/redis-server';
+import { leaseKey as leaseKeyOf } from '../test/recovery/support';
 
 const Q = 'jobS2';
 const SCENES = Number(process.env.BENCH_SCENES ?? 3);
@@ -50,7 +50,7 @@ const VARIANTS: Variant[] = [
 ];
 
 const item = (n: number) => JSON.stringify({ in_scene: `scene-${n}` });
-const leaseKey = (value: string) => `${Q}:leased_by_session:${createHash('sha224').update(value).digest('hex')}`;
+const leaseKey = (value: string) => leaseKeyOf(Q, value);
 const starts = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('start ')) : []);
 
 async function recoveryTime(redis: Redis, port: number, env: Record<string, string>): Promise<number> {
