@@ -124,15 +124,22 @@ class Heartbeat(object):
 
     def _run(self):
         while True:
-            with self._cond:
-                now = time.monotonic()
-                due = [lease for lease in self._leases.values() if lease.due <= now]
-                if not due:
-                    wait = min([lease.due for lease in self._leases.values()] or [now + 3600]) - now
-                    self._cond.wait(max(wait, 0.01))
-                    continue
-            for lease in due:
-                self._renew(lease)
+            try:
+                self._tick()
+            except Exception as error:  # keep the thread alive: a dead heartbeat loses every lease
+                warn("heartbeat error (%s: %s)" % (type(error).__name__, error))
+                time.sleep(self.settings.interval)
+
+    def _tick(self):
+        with self._cond:
+            now = time.monotonic()
+            due = [lease for lease in self._leases.values() if lease.due <= now]
+            if not due:
+                wait = min([lease.due for lease in self._leases.values()] or [now + 3600]) - now
+                self._cond.wait(max(wait, 0.01))
+                return
+        for lease in due:
+            self._renew(lease)
 
     def _forget(self, lease):
         with self._cond:
