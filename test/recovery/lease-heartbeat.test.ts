@@ -202,6 +202,25 @@ describe('Redis ACL of the unauthenticated default user', () => {
   });
 });
 
+describe('renew_if_held, called from Python on its own', () => {
+  test.each([false, true])('extends only a lease that holds the session; never creates one (decode_responses=%s)', async (decode) => {
+    await redis.set('jobS2:leased_by_session:mine', 'session-1', 'EX', 100);
+    await redis.set('jobS2:leased_by_session:theirs', 'session-2', 'EX', 100);
+    const script = [
+      'import redis, ard_lease_heartbeat as h',
+      `c = redis.StrictRedis(host="127.0.0.1", port=${server.port}, decode_responses=${decode ? 'True' : 'False'})`,
+      'for key in ("mine", "theirs", "gone"):',
+      '    print(key, h.renew_if_held(c, "jobS2:leased_by_session:" + key, "session-1", 7))',
+    ].join('\n');
+    const run = spawnSync(pythonWithRedis(), ['-c', script], { env: { PATH: process.env.PATH ?? '', PYTHONPATH: heartbeat }, encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('mine True\ntheirs False\ngone False\n');
+    expect(await redis.ttl('jobS2:leased_by_session:mine')).toBe(7);
+    expect(await redis.ttl('jobS2:leased_by_session:theirs')).toBeGreaterThan(90);
+    expect(await redis.exists('jobS2:leased_by_session:gone')).toBe(0);
+  });
+});
+
 describe('renewal never resurrects a lease', () => {
   test('a stalled worker whose item recovery took back does not renew it when it resumes', async () => {
     await redis.rpush(Q, item(1));
