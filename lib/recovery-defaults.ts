@@ -11,14 +11,21 @@ import { nonNegativeInteger, positiveInteger } from './validation';
 /**
  * Seconds an item must be seen in `Q:processing` without a lease before it is requeued.
  * Covers the gap between a worker's BRPOPLPUSH and its SETEX of the lease (milliseconds),
- * with a wide margin for a stalled worker or a slow network.
+ * with a wide margin for a stalled worker or a slow network. Half the CronJob interval, so
+ * the run after the one that first sees an item unleased moves it even when the CronJob
+ * starts a few seconds late: a dead worker's item is back about lease + 2 intervals after
+ * its death (with the lease heartbeat: 120 + 60 + 60 s, see lib/lease-heartbeat.ts).
  */
-export const DEFAULT_GRACE_SECONDS = 60;
+export const DEFAULT_GRACE_SECONDS = 30;
 
-/** Take-backs after which an item goes to the dead-letter list instead of the queue. */
+/**
+ * Take-backs after which an item goes to the dead-letter list instead of the queue. With the
+ * lease heartbeat a healthy slow scene keeps its lease, so every take-back is a worker that
+ * died (or hung past the heartbeat's maximum) holding the item: three deaths mark it poison.
+ */
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
-/** Cron schedule of the recovery CronJob: every minute. */
+/** Cron schedule of the recovery CronJob: every minute, the shortest a CronJob allows. */
 export const DEFAULT_RECOVERY_SCHEDULE = '* * * * *';
 
 /** Path of the recovery script, relative to the repository root (read by the manifests at synth time). */

@@ -14,6 +14,7 @@
  *
  * @see https://redis.io/docs/latest/operate/oss_and_stack/management/security/acl/
  */
+import { LEASE_HEARTBEAT_REDIS_COMMANDS } from './lease-heartbeat';
 import { QueueKeys, queueKeys } from './queue-keys';
 import { ConfigError } from './validation';
 
@@ -70,6 +71,11 @@ export const DEFAULT_USER_GRANTS: readonly AclGrant[] = [
     purpose: 'workers: release the lease (one DEL of the lease key and of a key named after the bare session id)',
     commands: ['del'],
     keys: (k) => [`${k.leasePrefix}*`, SESSION_ID_KEY_PATTERN],
+  },
+  {
+    purpose: 'workers: the lease heartbeat renews a lease while it still holds the worker\'s session id',
+    commands: LEASE_HEARTBEAT_REDIS_COMMANDS.map((c) => c.toLowerCase()),
+    keys: (k) => [`${k.leasePrefix}*`],
   },
   {
     purpose: 'gates in the worker pods: wait for Redis and for work',

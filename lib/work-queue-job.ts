@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
+import { LeaseHeartbeatSettings, leaseHeartbeatPodParts, ResolvedLeaseHeartbeat, resolveLeaseHeartbeat } from './lease-heartbeat';
 import { componentLabels, REDIS_CLIENT_LABEL, WORKFLOW_LABEL } from './labels';
 import {
   ContainerResources, meetsRestricted, RESTRICTED_CONTAINER_SECURITY_CONTEXT, resourceRequirements, restrictedPodSecurityContext,
@@ -127,6 +128,12 @@ export interface WorkQueueJobProps {
   readonly imagePullSecrets?: readonly string[];
   /** @default - see {@link WorkerSecurityProps} */
   readonly security?: WorkerSecurityProps;
+  /**
+   * Lease heartbeat loaded into the worker's Python: short leases, renewed while the worker
+   * holds its item (see lib/lease-heartbeat.ts). `false` leaves the image's fixed lease.
+   * @default true - DEFAULT_LEASE_SECONDS renewed, for at most DEFAULT_MAX_LEASE_SECONDS
+   */
+  readonly leaseHeartbeat?: boolean | LeaseHeartbeatSettings;
 }
 
 /**
@@ -155,6 +162,8 @@ export class WorkQueueJob extends Construct {
   public readonly jobName: string;
   /** Whether the worker pods pass the restricted Pod Security Standard. */
   public readonly meetsRestrictedProfile: boolean;
+  /** The lease heartbeat's settings, `undefined` when it is off. */
+  public readonly leaseHeartbeat?: ResolvedLeaseHeartbeat;
   public readonly job: k8s.KubeJob;
 
   constructor(scope: Construct, id: string, props: WorkQueueJobProps) {
@@ -180,6 +189,9 @@ export class WorkQueueJob extends Construct {
       if (reserved in env) throw new ConfigError(`'${field('env')}.${reserved}' is set by the construct; use ${instead} instead`);
     }
 
+    this.leaseHeartbeat = resolveLeaseHeartbeat(field('leaseHeartbeat'), props.leaseHeartbeat);
+    const heartbeat = leaseHeartbeatPodParts(this, this.leaseHeartbeat, field('env'), env);
+
     const { pod: podSecurity, container: containerSecurity } = workerSecurity(props.security ?? {});
     this.meetsRestrictedProfile = meetsRestricted(podSecurity, containerSecurity);
 
@@ -192,7 +204,7 @@ export class WorkQueueJob extends Construct {
 
     const redis = props.redis;
     const template: k8s.PodTemplateSpec = {
-      metadata: { labels: podLabels },
+      metadata: { labels: podLabels, annotations: heartbeat?.annotations },
       spec: {
         restartPolicy: this.restartPolicy,
         automountServiceAccountToken: false,
@@ -212,6 +224,7 @@ export class WorkQueueJob extends Construct {
             { name: 'REDIS_SERVICE_HOST', value: redis.serviceHost },
             { name: 'LOGLEVEL', value: props.logLevel ?? 'INFO' },
             ...Object.entries(env).map(([k, v]) => ({ name: k, value: v })),
+            ...heartbeat?.env ?? [],
           ],
           envFrom: [{ secretRef: { name: this.credentialsSecret, optional: props.credentialsOptional ?? false } }],
           resources: resourceRequirements(props.resources ?? { cpu: '1', memory: '4Gi' }, { 'ephemeral-storage': this.scratchSizeLimit }),
@@ -219,11 +232,13 @@ export class WorkQueueJob extends Construct {
           volumeMounts: [
             { name: 'scratch', mountPath: this.scratchPath.replace(/(.)\/+$/, '$1') },
             { name: 'tmp', mountPath: '/tmp' },
+            ...heartbeat ? [heartbeat.volumeMount] : [],
           ],
         }],
         volumes: [
           { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(this.scratchSizeLimit) } },
           { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+          ...heartbeat ? [heartbeat.volume] : [],
         ],
       },
     };

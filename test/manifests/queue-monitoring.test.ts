@@ -113,7 +113,7 @@ test('every prop lands in the output', () => {
   expect([monitor.metadata.labels.release, rule.metadata.labels.release]).toEqual(['kube-prometheus-stack', 'kube-prometheus-stack']);
   expect(monitor.spec.endpoints[0].interval).toBe('1m');
   const alerts = Object.fromEntries(rule.spec.groups[1].rules.map((r: { alert: string }) => [r.alert, r]));
-  expect(alerts.ArdQueueItemsExpired.expr).toBe('ard_queue_unleased_seconds > 660');
+  expect(alerts.ArdQueueItemsExpired.expr).toBe('ard_queue_unleased_seconds > 630');
   expect(alerts.ArdQueueNoProgress.for).toBe('4h');
   expect(alerts.ArdQueueRecoveryNotRun.expr).toContain('> 1800');
   expect(alerts.ArdRedisMemoryHigh.expr).toMatch(/ > 0\.9$/);

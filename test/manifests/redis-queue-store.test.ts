@@ -80,6 +80,7 @@ describe('RedisQueueStore', () => {
       'user default on nopass resetkeys resetchannels -@all (+ping) (~jobS2 ~jobS2:processing ~jobLS ~jobLS:processing +llen +brpoplpush +rpoplpush +lrem) ' +
         '(~jobS2:leased_by_session:* ~jobLS:leased_by_session:* +setex) ' +
         '(~jobS2:leased_by_session:* ~????????-????-????-????-???????????? ~jobLS:leased_by_session:* +del) ' +
+        '(~jobS2:leased_by_session:* ~jobLS:leased_by_session:* +watch +get +multi +expire +exec +unwatch) ' +
         '(~jobS2 ~jobS2:processing ~jobLS ~jobLS:processing +ping +llen)',
       'user admin on resetpass resetkeys resetchannels -@all ~* +@all -flushall',
       'user exporter on resetpass resetkeys resetchannels -@all +info +ping (~jobS2 +llen)',

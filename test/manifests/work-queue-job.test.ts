@@ -37,6 +37,7 @@ const ALL_PROPS: Required<JobOptions> = {
   spreadAcrossNodes: true,
   imagePullSecrets: ['registry-pull'],
   security: { runAsUser: 1000, readOnlyRootFilesystem: true },
+  leaseHeartbeat: { leaseSeconds: 300, maxLeaseSeconds: 43_200 },
 };
 
 describe('WorkQueueJob', () => {
@@ -56,6 +57,9 @@ describe('WorkQueueJob', () => {
     expect(worker.env).toEqual([
       { name: 'REDIS_SERVICE_HOST', value: 'redis-master' },
       { name: 'LOGLEVEL', value: 'INFO' },
+      { name: 'PYTHONPATH', value: '/opt/ard-workqueue/lease-heartbeat' },
+      { name: 'ARD_LEASE_SECONDS', value: '120' },
+      { name: 'ARD_LEASE_MAX_SECONDS', value: '21600' },
     ]);
     expect(worker.image).toBe('satapps/ard-workflow-s2:0.4.0');
   });
@@ -91,7 +95,11 @@ describe('WorkQueueJob', () => {
       { name: 'LOGLEVEL', value: 'DEBUG' },
       { name: 'AWS_NO_SIGN_REQUEST', value: 'YES' },
       { name: 'AWS_S3_ENDPOINT_URL', value: 'https://s3.example.org' },
+      { name: 'PYTHONPATH', value: '/opt/ard-workqueue/lease-heartbeat' },
+      { name: 'ARD_LEASE_SECONDS', value: '300' },
+      { name: 'ARD_LEASE_MAX_SECONDS', value: '43200' },
     ]);
+    expect(construct.leaseHeartbeat).toEqual({ leaseSeconds: 300, maxLeaseSeconds: 43_200 });
     expect(worker.resources).toEqual({
       requests: { 'cpu': '3', 'memory': '12Gi', 'ephemeral-storage': '80Gi' },
       limits: { cpu: '4', memory: '12Gi' },
@@ -141,6 +149,7 @@ describe('WorkQueueJob', () => {
       ['env', { env: { AWS_NO_SIGN_REQUEST: 'YES' } }],
       ['resources', { resources: { cpu: '2', memory: '4Gi' } }],
       ['scratch', { scratch: { sizeLimit: '30Gi' } }],
+      ['leaseHeartbeat', { leaseHeartbeat: { leaseSeconds: 300 } }],
     ])('changes when the pod template changes (%s)', (_what, options) => {
       expect(nameOf(options)).not.toBe(nameOf({}));
     });

@@ -1,10 +1,11 @@
 import { execFile } from 'child_process';
 import { createHash } from 'crypto';
-import { readFileSync } from 'fs';
+import { readFileSync, rmSync } from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
 import Redis from 'ioredis';
 import { queueKeys } from '../../lib/queue-keys';
+import { heartbeatFromDist, stderrOf, tempDir } from '../support/lease-heartbeat';
 import { exited, startPythonWorker } from '../support/python-worker';
 import { committed, LocalPod, startCommittedRedis } from '../support/committed-redis';
 import type { Manifest } from '../support/manifests';
@@ -121,6 +122,23 @@ describe('default (unauthenticated: the worker images)', () => {
     expect(await admin.acl('LOG')).toEqual([]);
   });
 
+  test('workers with the lease heartbeat of dist/ renew their leases as default, and nothing they sent was refused', async () => {
+    const dir = tempDir('ard-acl-heartbeat-');
+    try {
+      await admin.rpush(K.pending, item(1), item(2));
+      // Items take 2 s with a 3 s lease: the heartbeat renews each lease (every second) before it ends.
+      const env = { PYTHONPATH: heartbeatFromDist(dir, 'prod'), ARD_LEASE_SECONDS: '3', WORK_SECONDS: '2', BLOCK_TIMEOUT: '1' };
+      const workers = [0, 1].map(() => startPythonWorker({ port: server.port, env }));
+      const stderr = workers.map(stderrOf);
+      expect(await Promise.all(workers.map(exited))).toEqual([0, 0]);
+      expect(stderr.map((s) => s.text())).toEqual(['', '']);
+      expect(await admin.llen(K.processing)).toBe(0);
+      expect(await admin.acl('LOG')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the gates\' commands: PING, LLEN of the queue and of processing', async () => {
     expect(await reply(anonymous, 'PING')).toBe('PONG');
     expect(await reply(anonymous, 'LLEN', K.pending)).toBe('0');
@@ -150,7 +168,6 @@ describe('default (unauthenticated: the worker images)', () => {
     [['BGREWRITEAOF'], 'bgrewriteaof'],
     [['REPLICAOF', '127.0.0.1', '1'], 'replicaof'],
     [['RPUSH', K.pending, '{"in_scene":"x"}'], 'rpush'],
-    [['GET', K.enqueued], 'get'],
     [['SET', K.pending, 'x'], 'set'],
   ])('is refused %j', async (args, command) => {
     expect(await reply(anonymous, ...args)).toBe(noPermCommand(command));
@@ -170,6 +187,7 @@ describe('default (unauthenticated: the worker images)', () => {
   test.each([
     [['DEL', K.pending]],
     [['DEL', K.enqueued]],
+    [['GET', K.enqueued]],
     [['DEL', `${K.leasePrefix}abc`, K.deadLetter]],
     [['SETEX', K.pending, '1', 'x']],
     [['LLEN', K.deadLetter]],

@@ -1,0 +1,97 @@
+import { ChildProcess } from 'child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import Redis from 'ioredis';
+import { parseAllDocuments } from 'yaml';
+import { LEASE_HEARTBEAT_CONFIG_MAP } from '../../lib/lease-heartbeat';
+import { RequeueExpiredResult, requeueExpired } from '../../queue/recovery';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * Writes the files of the committed `dist/<env>/` lease-heartbeat ConfigMap into a new folder
+ * under `parent` and returns it: what the worker pod mounts and puts on its PYTHONPATH.
+ */
+export function heartbeatFromDist(parent: string, environment = 'dev'): string {
+  const file = path.join(ROOT, 'dist', environment, 'ard-workqueue.k8s.yaml');
+  const configMap = parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => d.toJS())
+    .find((o) => o?.kind === 'ConfigMap' && o.metadata?.name === LEASE_HEARTBEAT_CONFIG_MAP);
+  if (!configMap) throw new Error(`no ConfigMap ${LEASE_HEARTBEAT_CONFIG_MAP} in ${file}: run npm run synth`);
+  const dir = path.join(parent, 'lease-heartbeat');
+  mkdirSync(dir);
+  for (const [name, content] of Object.entries(configMap.data as Record<string, string>)) {
+    writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+/** A fresh temporary folder. */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** Collects a child's stderr as text. */
+export function stderrOf(child: ChildProcess): { text: () => string } {
+  let text = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => (text += chunk));
+  child.stdout?.resume();
+  return { text: () => text };
+}
+
+/**
+ * The recovery CronJob, sped up: `requeue-expired.lua` (through the queue tool's own function,
+ * i.e. the same script) every `intervalMs`, runs never overlapping.
+ */
+export class RecoveryLoop {
+  readonly results: RequeueExpiredResult[] = [];
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly queue: string,
+    readonly options: { graceSeconds: number; maxAttempts: number; intervalMs: number },
+  ) {}
+
+  start(): this {
+    const tick = () => {
+      this.running = requeueExpired(this.redis, this.queue, this.options).then(
+        (result) => {
+          this.results.push(result);
+          if (!this.stopped) this.timer = setTimeout(tick, this.options.intervalMs);
+        },
+        (error) => {
+          if (!this.stopped) throw error;
+        },
+      );
+    };
+    tick();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Items taken back from dead (or slow) workers so far. */
+  get takeBacks(): number {
+    return this.results.reduce((n, r) => n + r.requeued + r.deadLettered, 0);
+  }
+}
+
+/** Polls `check` every `everyMs` until it returns a value other than undefined, or throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
