@@ -13,7 +13,7 @@ import * as path from 'path';
 import { once } from 'events';
 import Redis from 'ioredis';
 import { ItemTemplate, itemFields } from '../queue/items';
-import { SENTINEL_2 } from '../lib/workflows';
+import { SENTINEL_2 } from '../protocol/workflows';
 import { RedisServer } from '../test/support/redis-server';
 import { sceneId } from './scene-ids';
 

@@ -8,7 +8,7 @@
 import type { QueueRecoveryProps } from './queue-recovery';
 import type { RedisQueueStoreProps } from './redis-queue-store';
 import type { WorkQueueJobProps } from './work-queue-job';
-import { SENTINEL_2, WorkflowDefinition } from './workflows';
+import { SENTINEL_2, WorkflowDefinition } from '../protocol/workflows';
 
 /** One workflow deployed in an environment: the catalogue entry plus its Job settings. */
 export interface WorkflowDeployment extends Omit<WorkQueueJobProps, 'workflow' | 'redis'> {

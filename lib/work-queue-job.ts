@@ -7,7 +7,7 @@ import {
 } from './pod-security';
 import { RedisQueueStore } from './redis-queue-store';
 import { absolutePath, ConfigError, dnsLabel, noLiteralCredentials, nonNegativeInteger, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
-import { DEFAULT_INTER_DIR, WorkflowDefinition } from './workflows';
+import { DEFAULT_INTER_DIR, WorkflowDefinition } from '../protocol/workflows';
 
 /** Writable scratch space for the worker's intermediate files (`inter_dir` of the items). */
 export interface ScratchVolume {

@@ -1,5 +1,5 @@
 import { parseArgs, ParseArgsConfig } from 'util';
-import { DEFAULT_WORKFLOW, WorkflowDefinition, WORKFLOWS, workflowForQueue } from '../lib/workflows';
+import { DEFAULT_WORKFLOW, WorkflowDefinition, WORKFLOWS, workflowForQueue } from '../protocol/workflows';
 import { UsageError } from './errors';
 
 /** Where `kubectl port-forward -n ard svc/redis-master 6379:6379` makes the cluster's Redis answer. */

@@ -1,4 +1,4 @@
-import { DEFAULT_WORKFLOW } from '../lib/workflows';
+import { DEFAULT_WORKFLOW } from '../protocol/workflows';
 import { COMMON_OPTIONS, parseCommandArgs, resolveRedisUrl, resolveTarget, stringFlag, workflowHelp } from './args';
 import type { CliContext, Subcommand } from './context';
 import { EXIT, UsageError } from './errors';

@@ -1,4 +1,4 @@
-import type { WorkflowDefinition } from '../lib/workflows';
+import type { WorkflowDefinition } from '../protocol/workflows';
 import { UsageError } from './errors';
 
 /** Enqueue flags that set an item field, and the field (worker keyword argument) each sets. */

@@ -1,11 +1,11 @@
 import { randomBytes } from 'crypto';
 import Redis, { Command } from 'ioredis';
-import type { QueueKeys } from '../lib/queue-keys';
+import type { QueueKeys } from '../protocol/queue-keys';
 import { DIGEST_BYTES, DIGEST_SEED, DIGEST_WORDS, DigestTable, digestBytes, Found, murmur3x86_128, murmur3x86_128Bytes } from './digest';
 import { CliError } from './errors';
 import type { ItemTemplate } from './items';
 import type { EnqueueLock } from './lock';
-import { loadLuaScript } from './recovery';
+import { loadLuaScript } from '../protocol/lua';
 import type { SceneRanges } from './scene-lines';
 
 /**
@@ -176,7 +176,7 @@ class ItemBytes {
 
 /**
  * Pushes the items of `scenes` in batches, several batches in flight. Each batch is one atomic
- * Lua script (queue/lua/enqueue.lua): it checks the run still holds the lock, appends the
+ * Lua script (protocol/lua/enqueue.lua): it checks the run still holds the lock, appends the
  * batch's digests to `Q:enqueued` and RPUSHes its items, so a run killed half-way leaves whole
  * batches behind, and a re-run pushes exactly the rest. Membership is decided here, in `table`.
  * Scenes come as byte ranges of the input (scene-lines.ts), hashed and copied without strings.

@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import type { LuaScript } from '../protocol/lua';
 import { redactUrl } from './args';
 import { CliError } from './errors';
 
@@ -48,5 +49,15 @@ export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>
     // QUIT waits for replies still in flight; disconnect() is the fallback when the link is gone.
     await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
     redis.disconnect();
+  }
+}
+
+/** Runs a script by EVALSHA, falling back to EVAL once when the server has not cached it (NOSCRIPT). */
+export async function runLuaScript(redis: Redis, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+  try {
+    return await redis.evalsha(script.sha1, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return redis.eval(script.source, keys.length, ...keys, ...args);
   }
 }

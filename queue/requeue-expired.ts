@@ -1,5 +1,5 @@
-import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS } from '../lib/recovery-defaults';
-import { DEFAULT_WORKFLOW } from '../lib/workflows';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS } from '../protocol/recovery';
+import { DEFAULT_WORKFLOW } from '../protocol/workflows';
 import { COMMON_OPTIONS, parseCommandArgs, ParsedArgs, resolveRedisUrl, resolveTarget, stringFlag, workflowHelp } from './args';
 import type { CliContext, Subcommand } from './context';
 import { EXIT, UsageError } from './errors';
@@ -66,7 +66,7 @@ Gives back the items of dead workers. Every item of <queue>:processing whose lea
 gone (its worker died or outlived its lease) and that has been seen so for --grace-seconds
 goes back to the far end of the queue (workers take it last), or, on its K-th time, to the
 dead-letter list <queue>:dead_letter. Items held by a live worker are never touched. Each run
-is one atomic Lua script (queue/lua/requeue-expired.lua), the same one the recovery CronJob
+is one atomic Lua script (protocol/lua/requeue-expired.lua), the same one the recovery CronJob
 runs every minute, so running it by hand alongside the CronJob is safe.
 
 The first run that sees an unleased item only records when; a later run moves it once the

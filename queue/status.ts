@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import type Redis from 'ioredis';
-import { queueKeys } from '../lib/queue-keys';
-import { WORKFLOWS } from '../lib/workflows';
+import { queueKeys } from '../protocol/queue-keys';
+import { WORKFLOWS } from '../protocol/workflows';
 import { COMMON_OPTIONS, parseCommandArgs, resolveRedisUrl, resolveTarget, stringFlag, Target, workflowHelp } from './args';
 import type { CliContext, Subcommand } from './context';
 import { EXIT } from './errors';

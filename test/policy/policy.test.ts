@@ -5,7 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { CHART_ID } from '../../lib/app';
 import { ENVIRONMENTS, EnvironmentConfig } from '../../lib/environments';
 import { WorkQueueChart } from '../../lib/work-queue-chart';
-import { LANDSAT, SENTINEL_2 } from '../../lib/workflows';
+import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';
 import { checkAll, containersOf, formatViolation, Manifest, podSpecs, RULES, Violation } from './rules';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -3,9 +3,9 @@ import { mkdtempSync, mkdirSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
-import { LANDSAT, SENTINEL_1, SENTINEL_2 } from '../../lib/workflows';
+import { LANDSAT, SENTINEL_1, SENTINEL_2 } from '../../protocol/workflows';
 import { redactUrl, resolveRedisUrl, resolveTarget } from '../../queue/args';
-import { staleBuildMessage } from '../../queue/cli';
+import { staleBuildMessage } from '../../queue/stale-build';
 import { formatSummary, makeSummary, parseEnqueueArgs } from '../../queue/enqueue';
 import { ItemTemplate, itemFields, sceneProblem } from '../../queue/items';
 import { renderProgress } from '../../queue/progress';
@@ -230,16 +230,31 @@ describe('output', () => {
 });
 
 describe('stale build check', () => {
-  test('refuses a build older than a source, only when running from build/', () => {
+  test('refuses a build older than a source it lists or a new source in its folders, only when running from build/', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'ard-stale-'));
-    for (const dir of ['queue/lua', 'lib', 'build/queue']) mkdirSync(path.join(root, dir), { recursive: true });
+    for (const dir of ['queue', 'protocol/lua', 'build/queue']) mkdirSync(path.join(root, dir), { recursive: true });
     const compiled = path.join(root, 'build/queue/cli.js');
-    for (const file of ['queue/cli.ts', 'queue/lua/enqueue.lua', 'lib/workflows.ts', 'lib/queue-keys.ts', 'build/queue/cli.js']) writeFileSync(path.join(root, file), '');
+    const sources = ['queue/cli.ts', 'protocol/lua/enqueue.lua', 'protocol/workflows.ts'];
+    writeFileSync(path.join(root, 'build/sources.json'), JSON.stringify({ files: sources, folders: ['queue', 'protocol', 'protocol/lua'] }));
+    for (const file of [...sources, 'queue/cli.test.ts', 'build/queue/cli.js']) writeFileSync(path.join(root, file), '');
     const past = new Date(Date.now() - 60_000);
-    for (const file of ['queue/cli.ts', 'queue/lua/enqueue.lua', 'lib/workflows.ts', 'lib/queue-keys.ts']) utimesSync(path.join(root, file), past, past);
-    expect(staleBuildMessage(compiled)).toBeUndefined();
-    utimesSync(path.join(root, 'lib/workflows.ts'), new Date(), new Date(Date.now() + 1000));
-    expect(staleBuildMessage(compiled)).toBe('the compiled queue tool in build/ is older than lib/workflows.ts; run `npm run build`');
+    for (const file of sources) utimesSync(path.join(root, file), past, past);
+    expect(staleBuildMessage(compiled)).toBeUndefined(); // a newer test file does not count
+    utimesSync(path.join(root, 'protocol/workflows.ts'), new Date(), new Date(Date.now() + 1000));
+    expect(staleBuildMessage(compiled)).toBe('the compiled queue tool in build/ is older than protocol/workflows.ts; run `npm run build`');
+    utimesSync(path.join(root, 'protocol/workflows.ts'), past, past);
+    writeFileSync(path.join(root, 'protocol/new-shared.ts'), '');
+    utimesSync(path.join(root, 'protocol/new-shared.ts'), new Date(), new Date(Date.now() + 1000));
+    expect(staleBuildMessage(compiled)).toBe('the compiled queue tool in build/ is older than protocol/new-shared.ts; run `npm run build`');
     expect(staleBuildMessage(path.join(root, 'queue/cli.ts'))).toBeUndefined();
+  });
+
+  test('refuses a build without its list of sources', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'ard-stale-'));
+    mkdirSync(path.join(root, 'build/queue'), { recursive: true });
+    writeFileSync(path.join(root, 'build/queue/cli.js'), '');
+    expect(staleBuildMessage(path.join(root, 'build/queue/cli.js'))).toBe(
+      'the compiled queue tool in build/ has no list of its sources (build/sources.json); run `npm run build`',
+    );
   });
 });

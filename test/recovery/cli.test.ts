@@ -1,7 +1,7 @@
 import { spawn } from 'child_process';
 import * as path from 'path';
 import Redis from 'ioredis';
-import { queueKeys } from '../../lib/queue-keys';
+import { queueKeys } from '../../protocol/queue-keys';
 import { RedisServer } from '../support/redis-server';
 import { leaseKey, ROOT, s2Items } from './support';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import Redis from 'ioredis';
-import { queueKeys } from '../../lib/queue-keys';
+import { queueKeys } from '../../protocol/queue-keys';
 import { RedisServer } from '../support/redis-server';
 import { ROOT, writeCommittedRedisConf } from './support';
 

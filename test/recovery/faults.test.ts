@@ -2,7 +2,7 @@ import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
-import { queueKeys } from '../../lib/queue-keys';
+import { queueKeys } from '../../protocol/queue-keys';
 import { listDeadLetters } from '../../queue/recovery';
 import { RedisServer } from '../support/redis-server';
 import { FakeJob, recoveryLoop, s2Items, sleep, writeCommittedRedisConf } from './support';

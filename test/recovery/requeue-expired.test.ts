@@ -1,17 +1,21 @@
 import { execFile } from 'child_process';
-import { readFile } from 'fs/promises';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import Redis from 'ioredis';
-import { queueKeys } from '../../lib/queue-keys';
-import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, requeueExpiredArguments } from '../../lib/recovery-defaults';
+import { queueKeys } from '../../protocol/queue-keys';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, requeueExpiredArguments } from '../../protocol/recovery';
 import { listDeadLetters, requeueExpired, retryDeadLetters, selectDeadLetters } from '../../queue/recovery';
 import { RedisServer } from '../support/redis-server';
-import { leaseKey, ROOT, s2Items, sleep } from './support';
+import { leaseKey, s2Items, sleep, writeCommittedConfigMapFile } from './support';
 
 const Q = 'jobS2';
 const K = queueKeys(Q);
-const SCRIPT_FILE = path.join(ROOT, 'queue', 'lua', 'requeue-expired.lua');
+// The script as the CronJob runs it: the bundled file that the committed dist/ mounts.
+const TMP = mkdtempSync(path.join(tmpdir(), 'ard-requeue-'));
+const SCRIPT_FILE = path.join(TMP, 'requeue-expired.lua');
+const SCRIPT = writeCommittedConfigMapFile('requeue-expired.lua', SCRIPT_FILE);
 
 let server: RedisServer;
 let redis: Redis;
@@ -27,6 +31,7 @@ afterAll(async () => {
   redis?.disconnect();
   worker?.disconnect();
   await server?.stop();
+  rmSync(TMP, { recursive: true, force: true });
 });
 
 // Each test owns the whole keyspace of the test server. UNLINK of known keys, not FLUSHALL:
@@ -186,7 +191,7 @@ describe('requeue-expired.lua', () => {
 
   test('bad arguments fail with the argument named', async () => {
     const { keys } = requeueExpiredArguments(K);
-    const lua = await readFile(SCRIPT_FILE, 'utf8');
+    const lua = SCRIPT;
     await expect(redis.eval(lua, 5, ...keys, K.leasePrefix, 'soon', '3', '0')).rejects.toThrow(
       "requeue-expired: 'graceSeconds' (ARGV[2]) must be an integer >= 0, got soon",
     );

@@ -169,21 +169,26 @@ export function recoveryLoop(
 }
 
 /**
- * The redis.conf our manifests deploy: the `redis.conf` of the ConfigMap in the committed
- * dist/prod/*.k8s.yaml, written to `file`. Throws if no such ConfigMap is committed.
+ * A file our manifests mount, as committed: data key `dataKey` of a ConfigMap in the committed
+ * dist/prod/*.k8s.yaml, written to `file` and returned. Throws if no such ConfigMap is committed.
  */
-export function writeCommittedRedisConf(file: string): string {
+export function writeCommittedConfigMapFile(dataKey: string, file: string): string {
   const distDir = path.join(ROOT, 'dist', 'prod');
   const manifests = readdirSync(distDir).filter((f) => f.endsWith('.k8s.yaml'));
   for (const manifest of manifests) {
     for (const doc of parseAllDocuments(readFileSync(path.join(distDir, manifest), 'utf8'))) {
       const obj = doc.toJSON() as { kind?: string; data?: Record<string, string> } | null;
-      const conf = obj?.kind === 'ConfigMap' ? obj.data?.['redis.conf'] : undefined;
-      if (conf !== undefined) {
-        writeFileSync(file, conf);
-        return conf;
+      const content = obj?.kind === 'ConfigMap' ? obj.data?.[dataKey] : undefined;
+      if (content !== undefined) {
+        writeFileSync(file, content);
+        return content;
       }
     }
   }
-  throw new Error(`no ConfigMap with data 'redis.conf' in ${distDir}/*.k8s.yaml (${manifests.join(', ') || 'no manifests'})`);
+  throw new Error(`no ConfigMap with data '${dataKey}' in ${distDir}/*.k8s.yaml (${manifests.join(', ') || 'no manifests'})`);
+}
+
+/** The redis.conf our manifests deploy (see writeCommittedConfigMapFile). */
+export function writeCommittedRedisConf(file: string): string {
+  return writeCommittedConfigMapFile('redis.conf', file);
 }

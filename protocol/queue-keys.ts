@@ -15,7 +15,7 @@ export interface QueueKeys {
   /**
    * Record of every scene ID ever enqueued: the dedupe record that survives completion.
    * A string: the concatenation of one 16-byte digest per recorded scene (MurmurHash3_x86_128,
-   * see queue/digest.ts), appended by queue/lua/enqueue.lua together with the push of the
+   * see queue/digest.ts), appended by protocol/lua/enqueue.lua together with the push of the
    * batch's items. A scene pushed again with `--force` is appended again, so STRLEN / 16 counts
    * recordings, not distinct scenes. Workers never read it.
    */
