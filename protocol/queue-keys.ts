@@ -1,3 +1,5 @@
+import { createHash } from 'crypto';
+
 /**
  * The Redis keys of one work queue.
  *
@@ -45,4 +47,12 @@ export function queueKeys(queue: string): QueueKeys {
     unleasedSince: `${queue}:unleased_since`,
     deadLetter: `${queue}:dead_letter`,
   };
+}
+
+/**
+ * The lease key a worker sets for `item`: `Q:leased_by_session:<sha224 hex of the item bytes>`
+ * (the workers' `rediswq._itemkey`).
+ */
+export function leaseKey(keys: Pick<QueueKeys, 'leasePrefix'>, item: string | Buffer): string {
+  return keys.leasePrefix + createHash('sha224').update(item).digest('hex');
 }

@@ -12,11 +12,11 @@ import { staleBuildMessage } from './stale-build';
 
 /** The subcommands, by name. Adding one (e.g. `requeue-expired`) is one line here. */
 export const SUBCOMMANDS: Readonly<Record<string, () => Subcommand>> = {
-  enqueue: () => require('./enqueue').enqueueCommand,
-  status: () => require('./status').statusCommand,
-  'requeue-expired': () => require('./requeue-expired').requeueExpiredCommand,
-  'dead-letters': () => require('./dead-letters').deadLettersCommand,
-  'retry-dead-letters': () => require('./dead-letters').retryDeadLettersCommand,
+  enqueue: () => require('./commands/enqueue').enqueueCommand,
+  status: () => require('./commands/status').statusCommand,
+  'requeue-expired': () => require('./commands/requeue-expired').requeueExpiredCommand,
+  'dead-letters': () => require('./commands/dead-letters').deadLettersCommand,
+  'retry-dead-letters': () => require('./commands/retry-dead-letters').retryDeadLettersCommand,
 };
 
 function topLevelHelp(): string {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import type { QueueKeys } from '../protocol/queue-keys';
 import { CliError } from './errors';
@@ -26,6 +27,11 @@ export function lockTtlMs(env: Readonly<Record<string, string | undefined>>): nu
 export function lockHeldMessage(queue: string, holder: string, pttlMs: number, ttlMs: number): string {
   const remaining = pttlMs >= 0 ? `, its lock expires in ${(pttlMs / 1000).toFixed(1)} s unless refreshed` : '';
   return `another enqueue is writing to ${queue} (run ${holder}${remaining}); try again when it finishes — a crashed run's lock expires within ${Math.round(ttlMs / 1000)} s`;
+}
+
+/** A short id, unique enough to tell runs apart (it names the holder of the enqueue lock). */
+export function newRunId(): string {
+  return Date.now().toString(36) + randomBytes(3).toString('hex');
 }
 
 /**

@@ -9,6 +9,7 @@ import type Redis from 'ioredis';
 import { queueKeys } from '../protocol/queue-keys';
 import { loadLuaScript } from '../protocol/lua';
 import { REQUEUE_EXPIRED_SCRIPT, RequeueExpiredOptions, requeueExpiredArguments } from '../protocol/recovery';
+import { sceneOfItem } from './items';
 import { runLuaScript } from './redis';
 
 /** What one `requeue-expired` run did (or, with `dryRun`, would do). Counts are list entries. */
@@ -69,20 +70,6 @@ export interface DeadLetter {
   readonly attempts: number;
 }
 
-/** The `in_scene` of a JSON work item, or undefined if the item is not such an object. */
-export function sceneOf(item: string): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(item);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      const scene = (parsed as Record<string, unknown>).in_scene;
-      return typeof scene === 'string' ? scene : undefined;
-    }
-  } catch {
-    // Not JSON: the item has no scene, and is matched by its exact text only.
-  }
-  return undefined;
-}
-
 /**
  * Lists the dead-letter list of `queue` in order (oldest first), at most `limit` entries, with
  * their attempt counts. `total` is the full length of the list.
@@ -105,7 +92,7 @@ export async function listDeadLetters(
   return {
     total,
     items: items.map((item, i) => {
-      const scene = sceneOf(item);
+      const scene = sceneOfItem(item);
       return { item, ...(scene === undefined ? {} : { scene }), attempts: Number(attempts[i] ?? 0) };
     }),
   };
@@ -123,7 +110,7 @@ export function selectDeadLetters(
   const selected = new Set<string>();
   const unmatched: string[] = [];
   for (const selector of selectors) {
-    const matches = deadLetters.filter((item) => item === selector || sceneOf(item) === selector);
+    const matches = deadLetters.filter((item) => item === selector || sceneOfItem(item) === selector);
     if (matches.length === 0) unmatched.push(selector);
     matches.forEach((item) => selected.add(item));
   }

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import type { LuaScript } from '../protocol/lua';
-import { redactUrl } from './args';
+import { redactUrl } from './redis-url';
 import { CliError } from './errors';
 
 /** How long to wait for the TCP connection and the first reply before giving up. */
