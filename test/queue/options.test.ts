@@ -4,10 +4,10 @@ describe('options', () => {
   test('help rows are aligned, continuation lines indented, --help last', () => {
     const table = { a: { type: 'boolean', help: 'one' }, long: { type: 'string', short: 'l', value: 'N', help: 'two\nthree' } } as const;
     expect(optionsHelp(table)).toBe(
-      '      --a         one\n' +
-        '  -l, --long N    two\n' +
-        '                  three\n' +
-        '  -h, --help      show this help',
+      '      --a       one\n' +
+        '  -l, --long N  two\n' +
+        '                three\n' +
+        '  -h, --help    show this help',
     );
   });
 
