@@ -1,26 +1,14 @@
 import { createHash } from 'crypto';
-import Redis from 'ioredis';
 import { readLuaInclude } from '../../protocol/lua';
-import { RedisServer } from '../support/redis-server';
+import { useRedisServer } from '../support/redis-server';
 
 // Runs the SHA-224 include (protocol/lua/includes/sha224.lua), unchanged, inside a real
 // redis-server: a test-only wrapper appends one line calling it.
 const WRAPPER = `${readLuaInclude('sha224')}\nreturn sha224_hex(ARGV[1])`;
 
-let server: RedisServer;
-let redis: Redis;
+const fixture = useRedisServer();
 
-beforeAll(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-}, 20_000);
-
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-
-const luaSha224 = async (bytes: Buffer) => (await redis.eval(WRAPPER, 0, bytes)) as string;
+const luaSha224 = async (bytes: Buffer) => (await fixture.redis.eval(WRAPPER, 0, bytes)) as string;
 const nodeSha224 = (bytes: Buffer) => createHash('sha224').update(bytes).digest('hex');
 
 test('known answers (FIPS 180-4 examples)', async () => {

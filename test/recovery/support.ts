@@ -1,29 +1,12 @@
 import { ChildProcess, spawn } from 'child_process';
-import { createHash } from 'crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import Redis from 'ioredis';
 import { parseAllDocuments } from 'yaml';
 import { RequeueExpiredResult, requeueExpired } from '../../queue/recovery';
+import { ROOT } from '../support/cli';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
 const WORKER = path.join(ROOT, 'test', 'support', 'lease-worker.cjs');
-
-/** The workers' lease key of `item`: sha224-hex of its UTF-8 bytes. */
-export function leaseKey(queue: string, item: string): string {
-  return `${queue}:leased_by_session:${createHash('sha224').update(item).digest('hex')}`;
-}
-
-/** S2-style JSON items, unique, as the queue tool would enqueue them. */
-export function s2Items(n: number, tag = 'T56LRR'): string[] {
-  return Array.from({ length: n }, (_, i) => {
-    const t = String(i).padStart(6, '0');
-    return JSON.stringify({
-      in_scene: `S2A_MSIL2A_20190812T${t}_N0213_R030_${tag}_20190813T014708`,
-      inter_dir: '/data/intermediate/',
-    });
-  });
-}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
