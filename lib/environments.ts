@@ -18,7 +18,7 @@ export interface WorkflowDeployment extends Omit<WorkQueueJobProps, 'workflow' |
 export interface EnvironmentConfig {
   /** Folder under dist/, and a DNS label. */
   readonly name: string;
-  /** @default "ard" */
+  /** @default DEFAULT_NAMESPACE ("ard") */
   readonly namespace?: string;
   /** @default - see RedisQueueStoreProps */
   readonly redis?: RedisQueueStoreProps;

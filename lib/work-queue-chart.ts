@@ -1,6 +1,7 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from './environments';
+import { DEFAULT_NAMESPACE } from './defaults';
 import { QueueRecovery } from './queue-recovery';
 import { RedisAccessPolicy } from './redis-access-policy';
 import { RedisQueueStore } from './redis-queue-store';
@@ -21,7 +22,7 @@ export class WorkQueueChart extends Chart {
   public readonly recovery: QueueRecovery;
 
   constructor(scope: Construct, id: string, environment: EnvironmentConfig) {
-    const namespaceName = dnsLabel(`environments.${environment.name}.namespace`, environment.namespace ?? 'ard');
+    const namespaceName = dnsLabel(`environments.${environment.name}.namespace`, environment.namespace ?? DEFAULT_NAMESPACE);
     super(scope, id, { namespace: namespaceName });
     dnsLabel('environments[].name', environment.name);
     this.environment = environment;

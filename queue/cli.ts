@@ -8,6 +8,8 @@
  */
 import type { CliContext, Subcommand } from './context';
 import { CliError, EXIT, UsageError } from './errors';
+import { portForwardCommand } from './redis';
+import { DEFAULT_REDIS_URL } from './redis-url';
 import { staleBuildMessage } from './stale-build';
 
 /** The subcommands, by name. Adding one (e.g. `requeue-expired`) is one line here. */
@@ -28,8 +30,8 @@ Subcommands:
 ${rows.join('\n')}
 
 Run 'npm run queue -- <subcommand> --help' for a subcommand's options.
-Redis: --redis-url URL, else $REDIS_URL, else redis://127.0.0.1:6379
-(for the cluster's Redis: kubectl port-forward -n ard svc/redis-master 6379:6379).
+Redis: --redis-url URL, else $REDIS_URL, else ${DEFAULT_REDIS_URL}
+(for the cluster's Redis: ${portForwardCommand()}).
 Exit codes: 0 success, 2 bad usage or invalid input, 1 runtime failure.
 `;
 }
