@@ -2,7 +2,8 @@ import { ENVIRONMENTS } from './lib/environments';
 import { synthEnvironment } from './test/support/manifests';
 
 // One snapshot per environment: any change to what `kubectl apply -f dist/<env>/` would
-// apply shows up in review. Update deliberately with `npx jest -u main.test.ts`, never in CI.
+// apply shows up in review. `npm run synth` refreshes them together with dist/; CI (`jest --ci`)
+// never writes them.
 describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('environment %s', (_name, environment) => {
   test('synthesizes the same manifests as the snapshot', () => {
     expect(synthEnvironment(environment).objects).toMatchSnapshot();

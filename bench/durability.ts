@@ -7,20 +7,18 @@
  * Run: `npm run bench:durability` (BENCH_COUNT scenes, default 200,000; BENCH_RUNS, default 3).
  * Prints a Markdown table for the README.
  */
-import { spawn, spawnSync } from 'child_process';
-import { once } from 'events';
+import { spawnSync } from 'child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
 import { RedisServer } from '../test/support/redis-server';
 import { writeCommittedRedisConf } from '../test/recovery/support';
-import { sceneId } from './scene-ids';
+import { runCli } from '../test/support/cli';
+import { sceneId } from '../test/support/scenes';
 
 const COUNT = Number(process.env.BENCH_COUNT ?? 200_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const root = path.resolve(__dirname, '..');
-const CLI = path.join(root, 'build', 'queue', 'cli.js');
 
 /** Variants: extra redis-server arguments after the committed file (later arguments win). */
 const VARIANTS: { label: string; args: string[] }[] = [
@@ -30,14 +28,9 @@ const VARIANTS: { label: string; args: string[] }[] = [
 ];
 
 async function enqueueSeconds(url: string, file: string): Promise<number> {
-  const started = process.hrtime.bigint();
-  const child = spawn('node', [CLI, 'enqueue', '--file', file, '--redis-url', url, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const [code] = await once(child, 'exit');
-  if (code !== 0) throw new Error(`enqueue exited ${code}: ${out}`);
-  return Number(process.hrtime.bigint() - started) / 1e9;
+  const run = await runCli(['enqueue', '--file', file, '--redis-url', url, '--json']);
+  if (run.code !== 0) throw new Error(`enqueue exited ${run.code}: ${run.stdout}${run.stderr}`);
+  return run.ms / 1000;
 }
 
 function dirBytes(dir: string): number {

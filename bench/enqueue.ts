@@ -13,9 +13,9 @@ import * as path from 'path';
 import { once } from 'events';
 import Redis from 'ioredis';
 import { ItemTemplate, itemFields } from '../queue/items';
-import { SENTINEL_2 } from '../lib/workflows';
+import { SENTINEL_2 } from '../protocol/workflows';
 import { RedisServer } from '../test/support/redis-server';
-import { sceneId } from './scene-ids';
+import { sceneId } from '../test/support/scenes';
 
 const COUNT = Number(process.env.BENCH_COUNT ?? 1_000_000);
 const root = path.resolve(__dirname, '..');

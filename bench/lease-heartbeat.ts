@@ -17,11 +17,11 @@
 import { existsSync, readFileSync, rmSync } from 'fs';
 import * as path from 'path';
 import Redis from 'ioredis';
-import { DEFAULT_MAX_ATTEMPTS } from '../lib/recovery-defaults';
+import { DEFAULT_MAX_ATTEMPTS } from '../protocol/recovery';
 import { heartbeatFromDist, RecoveryLoop, tempDir, waitFor } from '../test/support/lease-heartbeat';
 import { exited, startPythonWorker } from '../test/support/python-worker';
 import { RedisServer } from '../test/support/redis-server';
-import { leaseKey as leaseKeyOf } from '../test/recovery/support';
+import { leaseKey as leaseKeyOf, queueKeys } from '../protocol/queue-keys';
 
 const Q = 'jobS2';
 const SCENES = Number(process.env.BENCH_SCENES ?? 3);
@@ -50,7 +50,7 @@ const VARIANTS: Variant[] = [
 ];
 
 const item = (n: number) => JSON.stringify({ in_scene: `scene-${n}` });
-const leaseKey = (value: string) => leaseKeyOf(Q, value);
+const leaseKey = (value: string) => leaseKeyOf(queueKeys(Q), value);
 const starts = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('start ')) : []);
 
 async function recoveryTime(redis: Redis, port: number, env: Record<string, string>): Promise<number> {

@@ -9,7 +9,7 @@ import type { QueueMonitoringProps } from './queue-monitoring';
 import type { QueueRecoveryProps } from './queue-recovery';
 import type { RedisQueueStoreProps } from './redis-queue-store';
 import type { WorkQueueJobProps } from './work-queue-job';
-import { SENTINEL_2, WorkflowDefinition } from './workflows';
+import { SENTINEL_2, WorkflowDefinition } from '../protocol/workflows';
 
 /** One workflow deployed in an environment: the catalogue entry plus its Job settings. */
 export interface WorkflowDeployment extends Omit<WorkQueueJobProps, 'workflow' | 'redis'> {
@@ -19,7 +19,7 @@ export interface WorkflowDeployment extends Omit<WorkQueueJobProps, 'workflow' |
 export interface EnvironmentConfig {
   /** Folder under dist/, and a DNS label. */
   readonly name: string;
-  /** @default "ard" */
+  /** @default DEFAULT_NAMESPACE ("ard") */
   readonly namespace?: string;
   /** @default - see RedisQueueStoreProps; `queues` are the workflows' */
   readonly redis?: Omit<RedisQueueStoreProps, 'queues'>;

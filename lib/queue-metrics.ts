@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { queueKeys } from './queue-keys';
+import { queueKeys } from '../protocol/queue-keys';
 
 /** Path of the metrics script, relative to the repository root (read at synth time). */
 export const QUEUE_METRICS_SCRIPT = 'lib/lua/queue-metrics.lua';

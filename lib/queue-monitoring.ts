@@ -7,7 +7,7 @@ import { queueDashboard } from './queue-dashboard';
 import { RedisExporter, RedisExporterProps } from './redis-exporter';
 import { RedisQueueStore } from './redis-queue-store';
 import { ConfigError } from './validation';
-import { WorkflowDefinition } from './workflows';
+import { WorkflowDefinition } from '../protocol/workflows';
 
 /** Label Grafana's dashboard sidecar watches ConfigMaps for (kube-prometheus-stack's default). */
 export const GRAFANA_DASHBOARD_LABEL = 'grafana_dashboard';

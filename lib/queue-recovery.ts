@@ -1,16 +1,15 @@
-import { readFileSync } from 'fs';
-import * as path from 'path';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
+import { loadLuaScript } from '../protocol/lua';
 import { componentLabels, REDIS_CLIENT_LABEL, WORKFLOW_LABEL } from './labels';
 import { REDIS_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, resourceRequirements, restrictedPodSecurityContext } from './pod-security';
-import { queueKeys } from './queue-keys';
+import { queueKeys } from '../protocol/queue-keys';
 import {
   DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_RECOVERY_SCHEDULE, REQUEUE_EXPIRED_SCRIPT, requeueExpiredArguments,
-} from './recovery-defaults';
+} from '../protocol/recovery';
 import { RedisQueueStore } from './redis-queue-store';
 import { ConfigError, nonNegativeInteger, positiveInteger } from './validation';
-import { WorkflowDefinition } from './workflows';
+import { WorkflowDefinition } from '../protocol/workflows';
 
 export interface QueueRecoveryProps {
   /** The queue store: its image runs the script, its Service is where it connects. */
@@ -61,9 +60,10 @@ export function recoveryCronJobName(workflow: string): string {
 /**
  * Recovery of the items of dead workers, in the cluster: per workflow, a CronJob that runs
  * `redis-cli -e --eval requeue-expired.lua` as the admin user, with the Redis image we already
- * deploy. The script is the queue tool's own (queue/lua/requeue-expired.lua), mounted from a
- * ConfigMap. A run fails loudly: an error reply (`-e`), a failed AUTH (then NOPERM), or a run
- * longer than {@link RECOVERY_TIMEOUT_SECONDS} exits non-zero, and the Job shows as failed.
+ * deploy. The script is the queue tool's own (protocol/lua/requeue-expired.lua, bundled),
+ * mounted from a ConfigMap. A run fails loudly: an error reply (`-e`), a failed AUTH (then
+ * NOPERM), or a run longer than {@link RECOVERY_TIMEOUT_SECONDS} exits non-zero, and the Job
+ * shows as failed.
  *
  * @see https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/
  */
@@ -86,10 +86,10 @@ export class QueueRecovery extends Construct {
     this.suspend = props.suspend ?? false;
 
     const labels = componentLabels('ard-queue-recovery', 'queue-recovery');
-    const scriptFile = path.basename(REQUEUE_EXPIRED_SCRIPT);
+    const scriptFile = `${REQUEUE_EXPIRED_SCRIPT}.lua`;
     this.scriptConfigMap = new k8s.KubeConfigMap(this, 'script', {
       metadata: { name: 'queue-recovery-script', labels },
-      data: { [scriptFile]: readFileSync(path.join(__dirname, '..', REQUEUE_EXPIRED_SCRIPT), 'utf8') },
+      data: { [scriptFile]: loadLuaScript(REQUEUE_EXPIRED_SCRIPT).source },
     });
 
     const redis = props.redis;

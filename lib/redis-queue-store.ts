@@ -3,13 +3,14 @@ import * as path from 'path';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { componentLabels } from './labels';
+import { DEFAULT_APPEND_FSYNC, DEFAULT_REDIS_EMPTY_DIR_SIZE_LIMIT, DEFAULT_REDIS_RESOURCES, DEFAULT_REDIS_STORAGE, DEFAULT_REDIS_TERMINATION_GRACE_PERIOD_SECONDS } from './defaults';
 import { ContainerResources, REDIS_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, resourceRequirements, restrictedPodSecurityContext } from './pod-security';
 import {
   ACL_BUILD_SCRIPT, aclSafeQueue, aclUser, ADMIN_USER, commandName, DEFAULT_ADMIN_SECRET, PASSWORD_KEY, RedisAclUser, renderAclTemplate,
 } from './redis-acl';
 import { AppendFsync, DEFAULT_DISABLED_COMMANDS, renderRedisConfig } from './redis-config';
 import { ConfigError, dnsLabel, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
-import { WORKFLOWS } from './workflows';
+import { WORKFLOWS } from '../protocol/workflows';
 
 /**
  * Official Redis image (Debian variant: its `redis` user is uid/gid 999). 7.2 is the last
@@ -78,7 +79,7 @@ export type RedisStorage =
   | {
     /** An emptyDir: the queue is lost with the pod. For development, like the original chart. */
     readonly kind: 'emptyDir';
-    /** @default "1Gi" */
+    /** @default DEFAULT_REDIS_EMPTY_DIR_SIZE_LIMIT ("1Gi") */
     readonly sizeLimit?: string;
   };
 
@@ -116,18 +117,18 @@ export interface RedisQueueStoreProps {
   readonly users?: readonly RedisAclUser[];
   /**
    * Where Redis keeps its append-only file.
-   * @default { kind: 'persistentVolumeClaim', size: '10Gi' }
+   * @default DEFAULT_REDIS_STORAGE ({ kind: 'persistentVolumeClaim', size: '10Gi' })
    */
   readonly storage?: RedisStorage;
   /**
    * cpu and memory of the Redis container. Redis's `maxmemory` is half the memory limit:
    * an AOF rewrite forks, and copy-on-write can double the footprint meanwhile.
-   * @default { cpu: '250m', memory: '2Gi' }
+   * @default DEFAULT_REDIS_RESOURCES ({ cpu: '250m', memory: '2Gi' })
    */
   readonly resources?: ContainerResources;
   /**
    * fsync policy of the append-only file.
-   * @default 'always' — an acknowledged write survives a crash of Redis or of its node
+   * @default DEFAULT_APPEND_FSYNC ('always') — an acknowledged write survives a crash of Redis or of its node
    */
   readonly appendFsync?: AppendFsync;
   /**
@@ -138,7 +139,7 @@ export interface RedisQueueStoreProps {
   readonly disabledCommands?: readonly string[];
   /**
    * Seconds Kubernetes waits after SIGTERM, during which Redis fsyncs its AOF and exits.
-   * @default 60
+   * @default DEFAULT_REDIS_TERMINATION_GRACE_PERIOD_SECONDS (60)
    */
   readonly terminationGracePeriodSeconds?: number;
 }
@@ -187,13 +188,13 @@ export class RedisQueueStore extends Construct {
     this.image = patchedRedisImage('redis.image', props.image ?? DEFAULT_REDIS_IMAGE);
     this.clientImage = patchedRedisImage('redis.clientImage', props.clientImage ?? DEFAULT_REDIS_IMAGE);
     this.queues = (props.queues ?? Object.values(WORKFLOWS).map((w) => w.queue)).map((q, i) => aclSafeQueue(`redis.queues[${i}]`, q));
-    this.storage = props.storage ?? { kind: 'persistentVolumeClaim', size: '10Gi' };
-    this.resources = props.resources ?? { cpu: '250m', memory: '2Gi' };
-    this.appendFsync = oneOf('redis.appendFsync', props.appendFsync ?? 'always', ['always', 'everysec']);
+    this.storage = props.storage ?? DEFAULT_REDIS_STORAGE;
+    this.resources = props.resources ?? DEFAULT_REDIS_RESOURCES;
+    this.appendFsync = oneOf('redis.appendFsync', props.appendFsync ?? DEFAULT_APPEND_FSYNC, ['always', 'everysec']);
     this.disabledCommands = (props.disabledCommands ?? DEFAULT_DISABLED_COMMANDS).map((c) => commandName('redis.disabledCommands', c));
-    const gracePeriod = positiveInteger('redis.terminationGracePeriodSeconds', props.terminationGracePeriodSeconds ?? 60);
+    const gracePeriod = positiveInteger('redis.terminationGracePeriodSeconds', props.terminationGracePeriodSeconds ?? DEFAULT_REDIS_TERMINATION_GRACE_PERIOD_SECONDS);
     quantityBytes('redis.storage.' + (this.storage.kind === 'emptyDir' ? 'sizeLimit' : 'size'),
-      this.storage.kind === 'emptyDir' ? this.storage.sizeLimit ?? '1Gi' : this.storage.size);
+      this.storage.kind === 'emptyDir' ? this.storage.sizeLimit ?? DEFAULT_REDIS_EMPTY_DIR_SIZE_LIMIT : this.storage.size);
     if (this.disabledCommands.includes('ping')) {
       throw new ConfigError("'redis.disabledCommands' must not contain PING: the queue tool checks the connection with it");
     }
@@ -313,7 +314,7 @@ export class RedisQueueStore extends Construct {
               // In memory: the hashes never touch the node's disk.
               { name: 'acl', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
               ...(this.storage.kind === 'emptyDir'
-                ? [{ name: dataVolume, emptyDir: { sizeLimit: k8s.Quantity.fromString(this.storage.sizeLimit ?? '1Gi') } }]
+                ? [{ name: dataVolume, emptyDir: { sizeLimit: k8s.Quantity.fromString(this.storage.sizeLimit ?? DEFAULT_REDIS_EMPTY_DIR_SIZE_LIMIT) } }]
                 : []),
             ],
           },

@@ -3,29 +3,10 @@
  * field, shows the value and says what is allowed — instead of a broken object in the cluster.
  */
 
-/** Thrown for invalid configuration; the message is meant for the person who wrote it. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError, show } from '../protocol/validation';
 
-const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
-
-export function positiveInteger(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new ConfigError(`'${field}' must be a positive integer, got ${show(value)}`);
-  }
-  return value;
-}
-
-export function nonNegativeInteger(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new ConfigError(`'${field}' must be a non-negative integer, got ${show(value)}`);
-  }
-  return value;
-}
+// The integer checks are the protocol's own (recovery arguments); constructs use them too.
+export { ConfigError, nonNegativeInteger, positiveInteger } from '../protocol/validation';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 

@@ -2,6 +2,7 @@ import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from './environments';
 import { QueueMonitoring } from './queue-monitoring';
+import { DEFAULT_NAMESPACE } from './defaults';
 import { QueueRecovery } from './queue-recovery';
 import { DefaultDenyIngress } from './default-deny-ingress';
 import { RedisAccessPolicy } from './redis-access-policy';
@@ -27,7 +28,7 @@ export class WorkQueueChart extends Chart {
   public readonly monitoring?: QueueMonitoring;
 
   constructor(scope: Construct, id: string, environment: EnvironmentConfig) {
-    const namespaceName = dnsLabel(`environments.${environment.name}.namespace`, environment.namespace ?? 'ard');
+    const namespaceName = dnsLabel(`environments.${environment.name}.namespace`, environment.namespace ?? DEFAULT_NAMESPACE);
     super(scope, id, { namespace: namespaceName });
     dnsLabel('environments[].name', environment.name);
     this.environment = environment;

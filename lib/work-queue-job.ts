@@ -4,11 +4,15 @@ import * as k8s from '../imports/k8s';
 import { LeaseHeartbeatSettings, leaseHeartbeatPodParts, ResolvedLeaseHeartbeat, resolveLeaseHeartbeat } from './lease-heartbeat';
 import { componentLabels, REDIS_CLIENT_LABEL, WORKFLOW_LABEL } from './labels';
 import {
+  DEFAULT_BACKOFF_LIMIT, DEFAULT_CREDENTIALS_SECRET, DEFAULT_LOG_LEVEL, DEFAULT_PARALLELISM, DEFAULT_RESTART_POLICY,
+  DEFAULT_SCRATCH_SIZE_LIMIT, DEFAULT_TTL_SECONDS_AFTER_FINISHED, DEFAULT_WORKER_RESOURCES,
+} from './defaults';
+import {
   ContainerResources, meetsRestricted, RESTRICTED_CONTAINER_SECURITY_CONTEXT, resourceRequirements, restrictedPodSecurityContext,
 } from './pod-security';
 import { RedisQueueStore } from './redis-queue-store';
 import { absolutePath, ConfigError, dnsLabel, noLiteralCredentials, nonNegativeInteger, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
-import { DEFAULT_INTER_DIR, WorkflowDefinition } from './workflows';
+import { DEFAULT_INTER_DIR, WorkflowDefinition } from '../protocol/workflows';
 
 /** Writable scratch space for the worker's intermediate files (`inter_dir` of the items). */
 export interface ScratchVolume {
@@ -20,7 +24,7 @@ export interface ScratchVolume {
   /**
    * Size limit of the emptyDir, also requested as ephemeral storage so the scheduler places
    * the pod on a node with room for it. One scene needs several GB.
-   * @default "20Gi"
+   * @default DEFAULT_SCRATCH_SIZE_LIMIT ("20Gi")
    */
   readonly sizeLimit?: string;
 }
@@ -50,7 +54,7 @@ export interface WorkQueueJobProps {
   readonly redis: RedisQueueStore;
   /**
    * Worker pods running at once. Mutable on a running Job: changing it keeps the Job's name.
-   * @default 1
+   * @default DEFAULT_PARALLELISM (1)
    */
   readonly parallelism?: number;
   /**
@@ -61,19 +65,19 @@ export interface WorkQueueJobProps {
   /**
    * `OnFailure` restarts a crashed worker in place (its item is recovered by the
    * requeue-expired CronJob); `Never` starts a new pod instead.
-   * @default 'OnFailure'
+   * @default DEFAULT_RESTART_POLICY ('OnFailure')
    */
   readonly restartPolicy?: 'OnFailure' | 'Never';
   /**
    * Worker failures (container restarts or failed pods) before the whole Job is marked
    * failed and all its workers stop. A long campaign sees OOM kills and node drains, so
    * this is generous; dead-lettering stops a poison item long before.
-   * @default 100
+   * @default DEFAULT_BACKOFF_LIMIT (100)
    */
   readonly backoffLimit?: number;
   /**
    * Seconds a finished Job (and its pods' logs) stays before Kubernetes deletes it.
-   * @default 86400 (one day)
+   * @default DEFAULT_TTL_SECONDS_AFTER_FINISHED (86400: one day)
    */
   readonly ttlSecondsAfterFinished?: number;
   /**
@@ -84,7 +88,7 @@ export interface WorkQueueJobProps {
   /**
    * Name of a Secret, created out of band, whose keys become the worker's environment
    * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, COPERNICUS_USERNAME, …). Never values here.
-   * @default "ard-credentials"
+   * @default DEFAULT_CREDENTIALS_SECRET ("ard-credentials")
    */
   readonly credentialsSecret?: string;
   /**
@@ -99,12 +103,12 @@ export interface WorkQueueJobProps {
   readonly env?: Readonly<Record<string, string>>;
   /**
    * `LOGLEVEL` of the worker.
-   * @default "INFO"
+   * @default DEFAULT_LOG_LEVEL ("INFO")
    */
   readonly logLevel?: string;
   /**
    * cpu and memory of one worker.
-   * @default { cpu: '1', memory: '4Gi' }
+   * @default DEFAULT_WORKER_RESOURCES ({ cpu: '1', memory: '4Gi' })
    */
   readonly resources?: ContainerResources;
   /** @default - scratch at "/data/intermediate/", 20Gi */
@@ -171,17 +175,17 @@ export class WorkQueueJob extends Construct {
     this.workflow = props.workflow;
     const name = dnsLabel('workflow.name', props.workflow.name, 40);
     const field = (f: string) => `workflows.${name}.${f}`;
-    this.parallelism = positiveInteger(field('parallelism'), props.parallelism ?? 1);
+    this.parallelism = positiveInteger(field('parallelism'), props.parallelism ?? DEFAULT_PARALLELISM);
     this.image = pinnedImage(field('image'), props.image ?? props.workflow.image);
-    this.restartPolicy = oneOf(field('restartPolicy'), props.restartPolicy ?? 'OnFailure', ['OnFailure', 'Never']);
-    this.backoffLimit = nonNegativeInteger(field('backoffLimit'), props.backoffLimit ?? 100);
-    this.ttlSecondsAfterFinished = nonNegativeInteger(field('ttlSecondsAfterFinished'), props.ttlSecondsAfterFinished ?? 86_400);
+    this.restartPolicy = oneOf(field('restartPolicy'), props.restartPolicy ?? DEFAULT_RESTART_POLICY, ['OnFailure', 'Never']);
+    this.backoffLimit = nonNegativeInteger(field('backoffLimit'), props.backoffLimit ?? DEFAULT_BACKOFF_LIMIT);
+    this.ttlSecondsAfterFinished = nonNegativeInteger(field('ttlSecondsAfterFinished'), props.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED);
     this.activeDeadlineSeconds = props.activeDeadlineSeconds === undefined
       ? undefined
       : positiveInteger(field('activeDeadlineSeconds'), props.activeDeadlineSeconds);
-    this.credentialsSecret = dnsLabel(field('credentialsSecret'), props.credentialsSecret ?? 'ard-credentials');
+    this.credentialsSecret = dnsLabel(field('credentialsSecret'), props.credentialsSecret ?? DEFAULT_CREDENTIALS_SECRET);
     this.scratchPath = absolutePath(field('scratch.path'), props.scratch?.path ?? DEFAULT_INTER_DIR);
-    this.scratchSizeLimit = props.scratch?.sizeLimit ?? '20Gi';
+    this.scratchSizeLimit = props.scratch?.sizeLimit ?? DEFAULT_SCRATCH_SIZE_LIMIT;
     quantityBytes(field('scratch.sizeLimit'), this.scratchSizeLimit);
     const env = props.env ?? {};
     noLiteralCredentials(field('env'), env);
@@ -222,12 +226,12 @@ export class WorkQueueJob extends Construct {
           imagePullPolicy: 'IfNotPresent',
           env: [
             { name: 'REDIS_SERVICE_HOST', value: redis.serviceHost },
-            { name: 'LOGLEVEL', value: props.logLevel ?? 'INFO' },
+            { name: 'LOGLEVEL', value: props.logLevel ?? DEFAULT_LOG_LEVEL },
             ...Object.entries(env).map(([k, v]) => ({ name: k, value: v })),
             ...heartbeat?.env ?? [],
           ],
           envFrom: [{ secretRef: { name: this.credentialsSecret, optional: props.credentialsOptional ?? false } }],
-          resources: resourceRequirements(props.resources ?? { cpu: '1', memory: '4Gi' }, { 'ephemeral-storage': this.scratchSizeLimit }),
+          resources: resourceRequirements(props.resources ?? DEFAULT_WORKER_RESOURCES, { 'ephemeral-storage': this.scratchSizeLimit }),
           securityContext: containerSecurity,
           volumeMounts: [
             { name: 'scratch', mountPath: this.scratchPath.replace(/(.)\/+$/, '$1') },

@@ -1,11 +1,12 @@
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { PART_OF } from './labels';
+import { DEFAULT_NAMESPACE } from './defaults';
 import { PodSecurityLevel } from './pod-security';
 import { dnsLabel } from './validation';
 
 export interface WorkQueueNamespaceProps {
-  /** @default "ard" */
+  /** @default DEFAULT_NAMESPACE ("ard") */
   readonly name?: string;
   /**
    * Pod Security Standard the namespace enforces. `warn` and `audit` are always `restricted`,
@@ -27,7 +28,7 @@ export class WorkQueueNamespace extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkQueueNamespaceProps = {}) {
     super(scope, id);
-    this.name = dnsLabel('namespace', props.name ?? 'ard');
+    this.name = dnsLabel('namespace', props.name ?? DEFAULT_NAMESPACE);
     this.enforce = props.enforce ?? 'restricted';
     // Pinned to the version of the imported API, so a cluster upgrade cannot tighten it unseen.
     const version = 'v1.27';

@@ -1,19 +1,7 @@
-import { parseArgs, ParseArgsConfig } from 'util';
-import { DEFAULT_WORKFLOW, WorkflowDefinition, WORKFLOWS, workflowForQueue } from '../lib/workflows';
+import { parseArgs } from 'util';
+import { DEFAULT_WORKFLOW, WorkflowDefinition, WORKFLOWS, workflowForQueue } from '../protocol/workflows';
 import { UsageError } from './errors';
-
-/** Where `kubectl port-forward -n ard svc/redis-master 6379:6379` makes the cluster's Redis answer. */
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-
-/** Options every subcommand takes: which queue, which Redis, output format (`--help` is the CLI's). */
-export const COMMON_OPTIONS = {
-  workflow: { type: 'string', short: 'w' },
-  queue: { type: 'string', short: 'q' },
-  'redis-url': { type: 'string' },
-  json: { type: 'boolean' },
-} as const;
-
-type Options = NonNullable<ParseArgsConfig['options']>;
+import { OptionTable, parseArgsOptions } from './options';
 
 /** The parsed flags and positionals of one subcommand. */
 export interface ParsedArgs {
@@ -25,9 +13,9 @@ export interface ParsedArgs {
  * `util.parseArgs` in strict mode, with its errors turned into UsageError (exit 2) that name
  * the subcommand.
  */
-export function parseCommandArgs(command: string, args: readonly string[], options: Options, allowPositionals: boolean): ParsedArgs {
+export function parseCommandArgs(command: string, args: readonly string[], options: OptionTable, allowPositionals: boolean): ParsedArgs {
   try {
-    const { values, positionals } = parseArgs({ args: [...args], options, allowPositionals, strict: true });
+    const { values, positionals } = parseArgs({ args: [...args], options: parseArgsOptions(options), allowPositionals, strict: true });
     return { values: values as ParsedArgs['values'], positionals };
   } catch (err) {
     // parseArgs throws TypeError with codes ERR_PARSE_ARGS_*; its messages already name the flag.
@@ -42,6 +30,19 @@ export function stringFlag(values: ParsedArgs['values'], name: string): string |
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} must not be empty`);
   return value;
+}
+
+/**
+ * Reads an integer flag: digits only (no `1e3`, no `-1`), at least `min`.
+ * @throws UsageError naming the flag, the value and what is allowed.
+ */
+export function integerFlag(values: ParsedArgs['values'], name: string, min: number): number | undefined {
+  const raw = stringFlag(values, name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, got '${raw}'`);
+  }
+  return Number(raw);
 }
 
 /** The queue to work on and the workflow whose rules apply to it. */
@@ -78,20 +79,6 @@ export function resolveTarget(workflowName: string | undefined, queue: string | 
   }
   const workflow = WORKFLOWS[DEFAULT_WORKFLOW];
   return { workflow, queue: workflow.queue };
-}
-
-/** `--redis-url`, else `$REDIS_URL`, else the port-forward default. */
-export function resolveRedisUrl(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
-  const url = flag ?? (env.REDIS_URL || undefined) ?? DEFAULT_REDIS_URL;
-  if (!/^rediss?:\/\//.test(url)) {
-    throw new UsageError(`--redis-url must start with redis:// or rediss://, got '${redactUrl(url)}'`);
-  }
-  return url;
-}
-
-/** The URL with its password replaced by `***`, fit for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/^(\w+:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
 }
 
 /** The workflow list shown in `--help` texts. */

@@ -6,18 +6,19 @@
  * module under queue/ with its logic unit-tested separately. Subcommand modules are loaded on
  * demand, so `status` does not pay for loading `enqueue`.
  */
-import { readdirSync, statSync } from 'fs';
-import * as path from 'path';
 import type { CliContext, Subcommand } from './context';
 import { CliError, EXIT, UsageError } from './errors';
+import { portForwardCommand } from './redis';
+import { DEFAULT_REDIS_URL } from './redis-url';
+import { staleBuildMessage } from './stale-build';
 
 /** The subcommands, by name. Adding one (e.g. `requeue-expired`) is one line here. */
 export const SUBCOMMANDS: Readonly<Record<string, () => Subcommand>> = {
-  enqueue: () => require('./enqueue').enqueueCommand,
-  status: () => require('./status').statusCommand,
-  'requeue-expired': () => require('./requeue-expired').requeueExpiredCommand,
-  'dead-letters': () => require('./dead-letters').deadLettersCommand,
-  'retry-dead-letters': () => require('./dead-letters').retryDeadLettersCommand,
+  enqueue: () => require('./commands/enqueue').enqueueCommand,
+  status: () => require('./commands/status').statusCommand,
+  'requeue-expired': () => require('./commands/requeue-expired').requeueExpiredCommand,
+  'dead-letters': () => require('./commands/dead-letters').deadLettersCommand,
+  'retry-dead-letters': () => require('./commands/retry-dead-letters').retryDeadLettersCommand,
 };
 
 function topLevelHelp(): string {
@@ -29,8 +30,8 @@ Subcommands:
 ${rows.join('\n')}
 
 Run 'npm run queue -- <subcommand> --help' for a subcommand's options.
-Redis: --redis-url URL, else $REDIS_URL, else redis://127.0.0.1:6379
-(for the cluster's Redis: kubectl port-forward -n ard svc/redis-master 6379:6379).
+Redis: --redis-url URL, else $REDIS_URL, else ${DEFAULT_REDIS_URL}
+(for the cluster's Redis: ${portForwardCommand()}).
 Exit codes: 0 success, 2 bad usage or invalid input, 1 runtime failure.
 `;
 }
@@ -67,43 +68,6 @@ export async function main(argv: readonly string[], ctx: CliContext): Promise<nu
 function asksForHelp(args: readonly string[]): boolean {
   const end = args.indexOf('--');
   return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
-}
-
-/**
- * When running compiled JS from build/, refuses to run code older than its sources (a few
- * stat calls), since `npm run queue` does not compile: a stale build would silently run old
- * rules. Returns the message, or `undefined` when the build is fresh or this is not a build.
- */
-export function staleBuildMessage(compiledFile: string): string | undefined {
-  const buildQueueDir = path.dirname(compiledFile);
-  const buildDir = path.dirname(buildQueueDir);
-  if (path.basename(buildDir) !== 'build') return undefined;
-  const root = path.dirname(buildDir);
-  const built = statSync(compiledFile).mtimeMs;
-  const sources = [
-    ...listFiles(path.join(root, 'queue'), (f) => f.endsWith('.ts') && !f.endsWith('.test.ts')),
-    ...listFiles(path.join(root, 'queue', 'lua'), () => true),
-    path.join(root, 'lib', 'workflows.ts'),
-    path.join(root, 'lib', 'queue-keys.ts'),
-    path.join(root, 'lib', 'recovery-defaults.ts'),
-    path.join(root, 'lib', 'validation.ts'),
-  ];
-  const newer = sources.find((file) => {
-    try {
-      return statSync(file).mtimeMs > built;
-    } catch {
-      return false; // a source removed since the build does not matter here
-    }
-  });
-  return newer ? `the compiled queue tool in build/ is older than ${path.relative(root, newer)}; run \`npm run build\`` : undefined;
-}
-
-function listFiles(dir: string, keep: (name: string) => boolean): string[] {
-  try {
-    return readdirSync(dir).filter(keep).map((f) => path.join(dir, f));
-  } catch {
-    return [];
-  }
 }
 
 if (require.main === module) {

@@ -1,14 +1,37 @@
-import type { WorkflowDefinition } from '../lib/workflows';
+import { DEFAULT_INTER_DIR, WorkflowDefinition } from '../protocol/workflows';
 import { UsageError } from './errors';
-
-/** Enqueue flags that set an item field, and the field (worker keyword argument) each sets. */
-export const FIELD_FLAGS = { 'inter-dir': 'inter_dir', 's3-bucket': 's3_bucket', 's3-dir': 's3_dir' } as const;
-export type FieldFlag = keyof typeof FIELD_FLAGS;
 
 /** S3 bucket naming rule (3-63 lowercase letters, digits, dots, hyphens). */
 const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * The enqueue options that set an item field: the field (worker keyword argument) each sets, its
+ * help line, and the check of its value beyond "non-empty, no control characters". A new item
+ * field is one entry here (and the workflows that accept it list it in `itemFields`).
+ */
+export const ITEM_FIELD_OPTIONS = {
+  'inter-dir': {
+    type: 'string',
+    value: 'DIR',
+    field: 'inter_dir',
+    help: `item field inter_dir: absolute path ending in '/' (default ${DEFAULT_INTER_DIR})`,
+    // Workers build paths by string concatenation, as their default '/tmp/data/intermediate/' shows.
+    check: (value: string) =>
+      value.startsWith('/') && value.endsWith('/') ? undefined : `must be an absolute directory path ending in '/', e.g. ${DEFAULT_INTER_DIR}, got '${value}'`,
+  },
+  's3-bucket': {
+    type: 'string',
+    value: 'B',
+    field: 's3_bucket',
+    help: 'item field s3_bucket (only for workflows that accept it)',
+    check: (value: string) => (S3_BUCKET.test(value) ? undefined : `must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-'), got '${value}'`),
+  },
+  's3-dir': { type: 'string', value: 'D', field: 's3_dir', help: 'item field s3_dir (only for workflows that accept it)', check: undefined },
+} as const;
+
+export type FieldFlag = keyof typeof ITEM_FIELD_OPTIONS;
 
 /**
  * The fields every item of this run carries besides `in_scene`: the workflow's defaults
@@ -19,7 +42,7 @@ export function itemFields(workflow: WorkflowDefinition, flags: Partial<Record<F
   const values: Record<string, string> = { ...workflow.itemDefaults };
   for (const [flag, value] of Object.entries(flags) as Array<[FieldFlag, string | undefined]>) {
     if (value === undefined) continue;
-    const field = FIELD_FLAGS[flag];
+    const field = ITEM_FIELD_OPTIONS[flag].field;
     if (!workflow.itemFields.includes(field)) {
       throw new UsageError(
         `--${flag} sets '${field}', which workflow '${workflow.name}' does not accept; its item fields are: ${workflow.itemFields.join(', ')}`,
@@ -37,14 +60,23 @@ export function itemFields(workflow: WorkflowDefinition, flags: Partial<Record<F
 
 function checkFieldValue(flag: FieldFlag, value: string): string {
   if (value === '' || CONTROL.test(value)) throw new UsageError(`--${flag} must be a non-empty string without control characters, got ${JSON.stringify(value)}`);
-  if (flag === 'inter-dir' && !(value.startsWith('/') && value.endsWith('/'))) {
-    // Workers build paths by string concatenation, as their default '/tmp/data/intermediate/' shows.
-    throw new UsageError(`--inter-dir must be an absolute directory path ending in '/', e.g. /data/intermediate/, got '${value}'`);
-  }
-  if (flag === 's3-bucket' && !S3_BUCKET.test(value)) {
-    throw new UsageError(`--s3-bucket must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-'), got '${value}'`);
-  }
+  const problem = ITEM_FIELD_OPTIONS[flag].check?.(value);
+  if (problem !== undefined) throw new UsageError(`--${flag} ${problem}`);
   return value;
+}
+
+/** The `in_scene` of a JSON work item, or `undefined` for an item that is not such an object. */
+export function sceneOfItem(item: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(item);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      const scene = (parsed as Record<string, unknown>).in_scene;
+      return typeof scene === 'string' ? scene : undefined;
+    }
+  } catch {
+    // Not JSON: the item has no scene, and is matched by its exact text only.
+  }
+  return undefined;
 }
 
 /**

@@ -1,7 +1,9 @@
+import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
-import type { QueueKeys } from '../lib/queue-keys';
+import type { QueueKeys } from '../protocol/queue-keys';
 import { CliError } from './errors';
-import { loadLuaScript, runLuaScript } from './recovery';
+import { loadLuaScript } from '../protocol/lua';
+import { runLuaScript } from './redis';
 
 /**
  * Time-to-live of the enqueue lock. Every batch refreshes it, and so does a timer while a run
@@ -27,11 +29,16 @@ export function lockHeldMessage(queue: string, holder: string, pttlMs: number, t
   return `another enqueue is writing to ${queue} (run ${holder}${remaining}); try again when it finishes — a crashed run's lock expires within ${Math.round(ttlMs / 1000)} s`;
 }
 
+/** A short id, unique enough to tell runs apart (it names the holder of the enqueue lock). */
+export function newRunId(): string {
+  return Date.now().toString(36) + randomBytes(3).toString('hex');
+}
+
 /**
  * `Q:enqueue_lock`: one enqueue run at a time may write to a queue, since each run checks
  * membership against the record as it was when the run started. Held as `SET Q:enqueue_lock
- * <runId> NX PX ttl`, refreshed by every batch (queue/lua/enqueue.lua checks it), released by
- * compare-and-delete (queue/lua/enqueue-lock.lua).
+ * <runId> NX PX ttl`, refreshed by every batch (protocol/lua/enqueue.lua checks it), released by
+ * compare-and-delete (protocol/lua/enqueue-lock.lua).
  */
 export class EnqueueLock {
   private timer?: NodeJS.Timeout;

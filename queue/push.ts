@@ -1,11 +1,11 @@
-import { randomBytes } from 'crypto';
 import Redis, { Command } from 'ioredis';
-import type { QueueKeys } from '../lib/queue-keys';
-import { DIGEST_BYTES, DIGEST_SEED, DIGEST_WORDS, DigestTable, digestBytes, Found, murmur3x86_128, murmur3x86_128Bytes } from './digest';
+import type { QueueKeys } from '../protocol/queue-keys';
+import { DIGEST_BYTES, DIGEST_SEED, DIGEST_WORDS, DigestTable, digestBytes, Found, murmur3x86_128Bytes } from './digest';
 import { CliError } from './errors';
 import type { ItemTemplate } from './items';
 import type { EnqueueLock } from './lock';
-import { loadLuaScript } from './recovery';
+import { loadLuaScript } from '../protocol/lua';
+import { bulk, CRLF, ItemBytes, PrebuiltCommand, RpushBatch } from './resp';
 import type { SceneRanges } from './scene-lines';
 
 /**
@@ -57,126 +57,9 @@ export interface PushOptions {
   readonly onProgress?: (done: number) => void;
 }
 
-/** A short id, unique enough to tell runs apart (it names the holder of the enqueue lock). */
-export function newRunId(): string {
-  return Date.now().toString(36) + randomBytes(3).toString('hex');
-}
-
-/**
- * A command whose RESP bytes the caller built in one Buffer. ioredis's generic encoder handles
- * a command with a Buffer argument by measuring and copying every argument three times; a batch
- * of 5,000 items is cheaper built directly as RESP bytes (RpushBatch).
- */
-class PrebuiltCommand extends Command {
-  constructor(
-    name: string,
-    private readonly bytes: Buffer,
-  ) {
-    super(name, []);
-  }
-
-  override toWritable(): Buffer {
-    return this.bytes;
-  }
-}
-
-/** `$<byte length>\r\n<value>\r\n`, one RESP bulk string. */
-function bulk(value: string): string {
-  return `$${Buffer.byteLength(value)}\r\n${value}\r\n`;
-}
-
-/**
- * The RPUSH command of one batch, built as RESP bytes in one Buffer:
- * `*<n+2>\r\n$5\r\nRPUSH\r\n$<len>\r\n<Q>\r\n`, then per item `$<len>\r\n<prefix><scene><suffix>\r\n`.
- * Each item is three copies (pre-encoded head, the scene's bytes from the input, pre-encoded
- * tail), with no string per item. Whole head and tail Buffers are copied with `set` (a V8
- * builtin); the scene's ~60 bytes with a plain loop, because `buf.copy` of a sub-range (Node
- * 20) creates a Uint8Array view per call: 180 ms of a 1M-scene run, against ~10 ms for the loop. The array header needs the item count, known only at the end:
- * space for the longest header is reserved at the front, and the header written right-aligned
- * into it by `command()`.
- */
-class RpushBatch {
-  private buffer: Buffer;
-  private pos: number;
-  /** Items added. */
-  count = 0;
-  // One-entry cache of the item head: scene IDs of a workflow nearly always have one length.
-  private headSceneBytes = -1;
-  private head: Buffer = Buffer.alloc(0);
-
-  constructor(
-    private readonly key: Buffer,
-    private readonly itemTemplate: ItemBytes,
-    private readonly headerSpace: number,
-    capacity: number,
-  ) {
-    this.buffer = Buffer.allocUnsafe(Math.max(capacity, headerSpace + key.length));
-    this.pos = headerSpace;
-    this.key.copy(this.buffer, this.pos);
-    this.pos += this.key.length;
-  }
-
-  /** Bytes the buffer holds; the next batch starts with this capacity, so it rarely grows. */
-  get capacity(): number {
-    return this.buffer.length;
-  }
-
-  /** Appends the item of the scene `bytes[start..end)`. */
-  add(bytes: Buffer, start: number, end: number): void {
-    const sceneBytes = end - start;
-    if (sceneBytes !== this.headSceneBytes) {
-      this.headSceneBytes = sceneBytes;
-      this.head = this.itemTemplate.head(sceneBytes);
-    }
-    const head = this.head;
-    const tail = this.itemTemplate.tail;
-    if (this.pos + head.length + sceneBytes + tail.length > this.buffer.length) this.grow(head.length + sceneBytes + tail.length);
-    const buffer = this.buffer;
-    let pos = this.pos;
-    buffer.set(head, pos);
-    pos += head.length;
-    for (let i = start; i < end; i++) buffer[pos++] = bytes[i];
-    buffer.set(tail, pos);
-    this.pos = pos + tail.length;
-    this.count += 1;
-  }
-
-  /** The whole command: the header written in front of the key and items. */
-  command(): Buffer {
-    const header = Buffer.from(`*${this.count + 2}\r\n$5\r\nRPUSH\r\n`);
-    const from = this.headerSpace - header.length;
-    header.copy(this.buffer, from);
-    return this.buffer.subarray(from, this.pos);
-  }
-
-  private grow(needed: number): void {
-    const bigger = Buffer.allocUnsafe(Math.max(2 * this.buffer.length, this.pos + needed));
-    this.buffer.copy(bigger, 0, 0, this.pos);
-    this.buffer = bigger;
-  }
-}
-
-/** The pre-encoded parts of the items of one template around the scene's bytes. */
-class ItemBytes {
-  private readonly prefix: Buffer;
-  /** `<suffix>\r\n`: the item's end and the RESP bulk string's end. */
-  readonly tail: Buffer;
-
-  constructor(template: ItemTemplate) {
-    this.prefix = Buffer.from(template.prefix);
-    this.tail = Buffer.from(template.suffix + '\r\n');
-  }
-
-  /** `$<item bytes>\r\n<prefix>`: the part before a scene of `sceneBytes` bytes. */
-  head(sceneBytes: number): Buffer {
-    const itemBytes = this.prefix.length + sceneBytes + this.tail.length - 2;
-    return Buffer.concat([Buffer.from(`$${itemBytes}\r\n`), this.prefix]);
-  }
-}
-
 /**
  * Pushes the items of `scenes` in batches, several batches in flight. Each batch is one atomic
- * Lua script (queue/lua/enqueue.lua): it checks the run still holds the lock, appends the
+ * Lua script (protocol/lua/enqueue.lua): it checks the run still holds the lock, appends the
  * batch's digests to `Q:enqueued` and RPUSHes its items, so a run killed half-way leaves whole
  * batches behind, and a re-run pushes exactly the rest. Membership is decided here, in `table`.
  * Scenes come as byte ranges of the input (scene-lines.ts), hashed and copied without strings.
@@ -293,8 +176,6 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
   return counts;
 }
 
-const CRLF = Buffer.from('\r\n');
-
 /** The error of a failed batch: lock lost (exit 1 with what to do), or Redis's own error. */
 function batchError(err: unknown, keys: QueueKeys, pushed: number): unknown {
   return err instanceof Error && err.message.includes('ARD_LOCK_LOST') ? lockLost(keys, pushed) : err;
@@ -305,72 +186,4 @@ function lockLost(keys: QueueKeys, pushed: number): CliError {
     `this run lost the enqueue lock ${keys.enqueueLock} (it expired or was deleted, and another run may be writing to ${keys.pending}); ` +
       `stopped after pushing ${pushed.toLocaleString('en-US')} items in whole batches; run it again to push the rest`,
   );
-}
-
-/** Bytes per GETRANGE of loadRecord: neither the whole record nor many round trips. */
-export const RECORD_CHUNK_BYTES = 1 << 20;
-
-/** Length in bytes of the record `Q:enqueued`, refusing a key that is not such a record. */
-export async function recordLength(redis: Redis, keys: QueueKeys): Promise<number> {
-  const type = await redis.type(keys.enqueued);
-  if (type === 'none') return 0;
-  if (type !== 'string') {
-    throw new CliError(
-      `${keys.enqueued} is a ${type}, not the dedupe record this version writes (a string of 16-byte scene digests); ` +
-        'it was written by an older version of the queue tool: migrate or delete it before enqueueing',
-    );
-  }
-  const length = await redis.strlen(keys.enqueued);
-  if (length % DIGEST_BYTES !== 0) throw new CliError(`${keys.enqueued} has ${length} bytes, not a whole number of ${DIGEST_BYTES}-byte digests: the record is damaged`);
-  return length;
-}
-
-/**
- * Adds the digests of the record `Q:enqueued` (`length` bytes, from recordLength) to `table`,
- * reading it in RECORD_CHUNK_BYTES pieces so that the whole record and the table are never both
- * in memory. Appends after `length` (by no one: the caller holds the lock, or is a dry run) are
- * not read.
- */
-export async function loadRecord(redis: Redis, keys: QueueKeys, length: number, table: DigestTable, chunkBytes = RECORD_CHUNK_BYTES): Promise<void> {
-  const step = chunkBytes - (chunkBytes % DIGEST_BYTES);
-  for (let start = 0; start < length; start += step) {
-    const chunk = await redis.getrangeBuffer(keys.enqueued, start, Math.min(start + step, length) - 1);
-    table.addRecord(chunk);
-  }
-}
-
-/** Page size of the LRANGE reads of snapshotQueuedScenes. */
-const PAGE = 10_000;
-
-/**
- * The digests of the scenes whose item is pending or processing now, for `--force`, added to
- * `table` as Found.Loaded. Pages are read from index 0 upward, which stays correct while workers
- * pop from the right end; the pending list is read before the processing list, so an item moving
- * between them is still seen.
- */
-export async function snapshotQueuedScenes(redis: Redis, keys: QueueKeys, table: DigestTable): Promise<DigestTable> {
-  const d = new Int32Array(DIGEST_WORDS);
-  for (const list of [keys.pending, keys.processing]) {
-    for (let start = 0; ; start += PAGE) {
-      const items = await redis.lrange(list, start, start + PAGE - 1);
-      for (const item of items) {
-        const scene = sceneOfItem(item);
-        if (scene === undefined) continue;
-        murmur3x86_128(scene, DIGEST_SEED, d, 0);
-        table.add(d, 0, Found.Loaded);
-      }
-      if (items.length < PAGE) break;
-    }
-  }
-  return table;
-}
-
-/** `in_scene` of a JSON item, or `undefined` for an item that is not one of ours. */
-export function sceneOfItem(item: string): string | undefined {
-  try {
-    const scene = (JSON.parse(item) as { in_scene?: unknown }).in_scene;
-    return typeof scene === 'string' ? scene : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -2,48 +2,15 @@
  * Recovery of work items whose worker died, and the dead-letter list: the logic behind the
  * `requeue-expired`, `dead-letters` and `retry-dead-letters` subcommands.
  *
- * The moves themselves are Lua scripts in ./lua (one atomic EVAL each); the same
+ * The moves themselves are Lua scripts in protocol/lua (one atomic EVAL each); the same
  * requeue-expired.lua runs in the cluster's recovery CronJob through `redis-cli --eval`.
  */
-import { createHash } from 'crypto';
-import { readFileSync } from 'fs';
-import * as path from 'path';
 import type Redis from 'ioredis';
-import { queueKeys } from '../lib/queue-keys';
-import { RequeueExpiredOptions, requeueExpiredArguments } from '../lib/recovery-defaults';
-
-/** A Lua script of ./lua, with its SHA-1 for EVALSHA. */
-export interface LuaScript {
-  readonly name: string;
-  readonly source: string;
-  readonly sha1: string;
-}
-
-const scripts = new Map<string, LuaScript>();
-
-/**
- * Loads `lua/<name>.lua` next to this module. The build copies queue/lua to build/queue/lua,
- * so the same relative path works from the TypeScript sources and from the compiled tool.
- */
-export function loadLuaScript(name: string): LuaScript {
-  let script = scripts.get(name);
-  if (!script) {
-    const source = readFileSync(path.join(__dirname, 'lua', `${name}.lua`), 'utf8');
-    script = { name, source, sha1: createHash('sha1').update(source).digest('hex') };
-    scripts.set(name, script);
-  }
-  return script;
-}
-
-/** Runs a script by EVALSHA, falling back to EVAL once when the server has not cached it (NOSCRIPT). */
-export async function runLuaScript(redis: Redis, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
-  try {
-    return await redis.evalsha(script.sha1, keys.length, ...keys, ...args);
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return redis.eval(script.source, keys.length, ...keys, ...args);
-  }
-}
+import { queueKeys } from '../protocol/queue-keys';
+import { loadLuaScript } from '../protocol/lua';
+import { REQUEUE_EXPIRED_SCRIPT, RequeueExpiredOptions, requeueExpiredArguments } from '../protocol/recovery';
+import { sceneOfItem } from './items';
+import { runLuaScript } from './redis';
 
 /** What one `requeue-expired` run did (or, with `dryRun`, would do). Counts are list entries. */
 export interface RequeueExpiredResult {
@@ -89,7 +56,7 @@ export async function requeueExpired(
   options: RequeueExpiredOptions = {},
 ): Promise<RequeueExpiredResult> {
   const { keys, args } = requeueExpiredArguments(queueKeys(queue), options);
-  const reply = await runLuaScript(redis, loadLuaScript('requeue-expired'), keys, [...args, '1']);
+  const reply = await runLuaScript(redis, loadLuaScript(REQUEUE_EXPIRED_SCRIPT), keys, [...args, '1']);
   return parseRequeueExpiredReply(reply, queue, options.dryRun ?? false);
 }
 
@@ -101,20 +68,6 @@ export interface DeadLetter {
   readonly scene?: string;
   /** Times recovery took it back from a dead worker. */
   readonly attempts: number;
-}
-
-/** The `in_scene` of a JSON work item, or undefined if the item is not such an object. */
-export function sceneOf(item: string): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(item);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      const scene = (parsed as Record<string, unknown>).in_scene;
-      return typeof scene === 'string' ? scene : undefined;
-    }
-  } catch {
-    // Not JSON: the item has no scene, and is matched by its exact text only.
-  }
-  return undefined;
 }
 
 /**
@@ -139,7 +92,7 @@ export async function listDeadLetters(
   return {
     total,
     items: items.map((item, i) => {
-      const scene = sceneOf(item);
+      const scene = sceneOfItem(item);
       return { item, ...(scene === undefined ? {} : { scene }), attempts: Number(attempts[i] ?? 0) };
     }),
   };
@@ -157,7 +110,7 @@ export function selectDeadLetters(
   const selected = new Set<string>();
   const unmatched: string[] = [];
   for (const selector of selectors) {
-    const matches = deadLetters.filter((item) => item === selector || sceneOf(item) === selector);
+    const matches = deadLetters.filter((item) => item === selector || sceneOfItem(item) === selector);
     if (matches.length === 0) unmatched.push(selector);
     matches.forEach((item) => selected.add(item));
   }

@@ -1,5 +1,5 @@
 import type { Writable } from 'stream';
-import type { WorkflowDefinition } from '../lib/workflows';
+import type { WorkflowDefinition } from '../protocol/workflows';
 import { sceneProblem } from './items';
 import type { SceneLine } from './scene-lines';
 

@@ -1,6 +1,31 @@
-// Copies the queue tool's Lua scripts next to the compiled JS, so build/queue/*.js finds
-// them at the same relative path (./lua) as the TypeScript sources do.
+// After `tsc -p tsconfig.build.json`: copies the protocol's Lua scripts next to the compiled JS
+// (build/protocol/lua, the same path relative to protocol/lua.js as in the sources), and writes
+// build/sources.json, the sources this build was made from, for the queue tool's stale-build
+// check (queue/stale-build.ts). The list comes from the build's own tsconfig, so a new shared
+// file cannot be missed.
 const fs = require('fs');
 const path = require('path');
+const ts = require('typescript');
+
 const root = path.resolve(__dirname, '..');
-fs.cpSync(path.join(root, 'queue', 'lua'), path.join(root, 'build', 'queue', 'lua'), { recursive: true });
+const build = path.join(root, 'build');
+const lua = path.join('protocol', 'lua');
+fs.cpSync(path.join(root, lua), path.join(build, lua), { recursive: true });
+
+const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.build.json'), {}, {
+  ...ts.sys,
+  onUnRecoverableConfigFileDiagnostic: (d) => {
+    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  },
+});
+const luaFiles = fs.readdirSync(path.join(root, lua), { recursive: true, withFileTypes: true })
+  .filter((entry) => entry.isFile())
+  .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name));
+// Every file tsc compiled: the includes and whatever they import from elsewhere in the repository.
+const compiled = ts.createProgram({ rootNames: config.fileNames, options: config.options }).getSourceFiles()
+  .map((file) => path.resolve(file.fileName))
+  .filter((file) => !file.endsWith('.d.ts') && !path.relative(root, file).split(path.sep).includes('node_modules'));
+const sources = [...compiled, ...luaFiles].map((file) => path.relative(root, file).split(path.sep).join('/')).sort();
+// Folders are listed too: a file added to one after the build makes the build stale as well.
+const folders = [...new Set(sources.map((file) => path.posix.dirname(file)))].sort();
+fs.writeFileSync(path.join(build, 'sources.json'), JSON.stringify({ files: sources, folders }, null, 2) + '\n');

@@ -6,7 +6,7 @@ import {
 } from '../../lib/lease-heartbeat';
 import { RedisQueueStore } from '../../lib/redis-queue-store';
 import { WorkQueueJob, WorkQueueJobProps } from '../../lib/work-queue-job';
-import { LANDSAT, SENTINEL_2 } from '../../lib/workflows';
+import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';
 import { Manifest, ofKind, onlyOfKind, synthChart } from '../support/manifests';
 
 type JobOptions = Omit<WorkQueueJobProps, 'redis' | 'workflow'>;

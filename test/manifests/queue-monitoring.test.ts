@@ -1,7 +1,7 @@
 import { DEV, EnvironmentConfig, PROD } from '../../lib/environments';
 import { QueueMonitoringProps } from '../../lib/queue-monitoring';
 import { DEFAULT_REDIS_EXPORTER_IMAGE, RedisExporterProps } from '../../lib/redis-exporter';
-import { LANDSAT, SENTINEL_2 } from '../../lib/workflows';
+import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';
 import { Manifest, ofKind, onlyOfKind, synthEnvironment } from '../support/manifests';
 
 const MONITORING_KINDS = ['ServiceMonitor', 'PrometheusRule'];

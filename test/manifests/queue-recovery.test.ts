@@ -1,10 +1,9 @@
-import { readFileSync } from 'fs';
-import * as path from 'path';
 import { QueueRecovery, QueueRecoveryProps } from '../../lib/queue-recovery';
-import { queueKeys } from '../../lib/queue-keys';
-import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, REQUEUE_EXPIRED_SCRIPT, requeueExpiredArguments } from '../../lib/recovery-defaults';
+import { loadLuaScript } from '../../protocol/lua';
+import { queueKeys } from '../../protocol/queue-keys';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, REQUEUE_EXPIRED_SCRIPT, requeueExpiredArguments } from '../../protocol/recovery';
 import { RedisQueueStore } from '../../lib/redis-queue-store';
-import { SENTINEL_2 } from '../../lib/workflows';
+import { SENTINEL_2 } from '../../protocol/workflows';
 import { onlyOfKind, synthChart } from '../support/manifests';
 
 type Options = Omit<QueueRecoveryProps, 'redis' | 'workflows'>;
@@ -30,7 +29,7 @@ describe('QueueRecovery', () => {
   test('runs the queue tool\'s own Lua script, mounted from a ConfigMap, with the shared arguments', () => {
     const objects = synthRecovery();
     const configMap = onlyOfKind(objects, 'ConfigMap', 'queue-recovery-script');
-    expect(configMap.data['requeue-expired.lua']).toBe(readFileSync(path.join(__dirname, '../..', REQUEUE_EXPIRED_SCRIPT), 'utf8'));
+    expect(configMap.data['requeue-expired.lua']).toBe(loadLuaScript(REQUEUE_EXPIRED_SCRIPT).source);
     const pod = onlyOfKind(objects, 'CronJob').spec.jobTemplate.spec.template.spec;
     const { keys, args } = requeueExpiredArguments(queueKeys('jobS2'), { graceSeconds: DEFAULT_GRACE_SECONDS, maxAttempts: DEFAULT_MAX_ATTEMPTS });
     expect(pod.containers[0].command).toEqual([

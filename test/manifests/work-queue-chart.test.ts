@@ -1,5 +1,5 @@
 import { DEV, ENVIRONMENTS, EnvironmentConfig, PROD } from '../../lib/environments';
-import { LANDSAT, SENTINEL_1, SENTINEL_2 } from '../../lib/workflows';
+import { LANDSAT, SENTINEL_1, SENTINEL_2 } from '../../protocol/workflows';
 import { ofKind, onlyOfKind, synthEnvironment } from '../support/manifests';
 
 describe('WorkQueueChart', () => {

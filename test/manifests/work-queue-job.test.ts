@@ -1,7 +1,7 @@
 import { Chart } from 'cdk8s';
 import { RedisQueueStore } from '../../lib/redis-queue-store';
 import { WorkQueueJob, WorkQueueJobProps } from '../../lib/work-queue-job';
-import { LANDSAT, SENTINEL_2 } from '../../lib/workflows';
+import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';
 import { onlyOfKind, synthChart } from '../support/manifests';
 
 type JobOptions = Omit<WorkQueueJobProps, 'redis'>;

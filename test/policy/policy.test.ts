@@ -5,7 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { CHART_ID } from '../../lib/app';
 import { ENVIRONMENTS, EnvironmentConfig } from '../../lib/environments';
 import { WorkQueueChart } from '../../lib/work-queue-chart';
-import { LANDSAT, SENTINEL_2 } from '../../lib/workflows';
+import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';
 import { checkAll, containersOf, formatViolation, Manifest, podSpecs, RULES, Violation } from './rules';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -530,8 +530,9 @@ function k8sYamlFiles(dir: string): string[] {
 describe('committed manifests in dist/', () => {
   const files = k8sYamlFiles(path.join(ROOT, 'dist')).map((f) => path.relative(ROOT, f)).sort();
 
-  test('there is one file per environment', () => {
-    expect(files).toEqual(ENVIRONMENTS.map((e) => path.join('dist', e.name, `${CHART_ID}.k8s.yaml`)).sort());
+  // Which files dist/ holds is test/manifests/dist.test.ts's check (equal to a fresh synth).
+  test('dist/ holds manifests', () => {
+    expect(files.length).toBeGreaterThan(0);
   });
 
   test.each(files)('%s: every rule passes', (file) => {

@@ -2,50 +2,19 @@
  * Integration tests of the compiled queue tool (`node build/queue/cli.js`, built by `npm test`)
  * against a real redis-server on a free port, with the lease-protocol test worker.
  */
-import { spawn } from 'child_process';
-import { createHash } from 'crypto';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
 import { sceneDigest } from '../../queue/digest';
-import { freePort, RedisServer } from '../support/redis-server';
+import { leaseKey, queueKeys } from '../../protocol/queue-keys';
+import { sceneOfItem as sceneOf } from '../../queue/items';
+import { ROOT, runCli as cli, runProcess, spawnCli } from '../support/cli';
+import { freePort, RedisServer, useRedisServer } from '../support/redis-server';
+import { s2Item as item, sceneId as scene } from '../support/scenes';
 
-const ROOT = path.resolve(__dirname, '../..');
-const CLI = path.join(ROOT, 'build/queue/cli.js');
 const WORKER = path.join(ROOT, 'test/support/lease-worker.cjs');
 const TMP = mkdtempSync(path.join(tmpdir(), 'ard-queue-test-'));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function run(cmd: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-    child.stdin.end(options.input ?? '');
-  });
-}
-
-const cli = (args: string[], options?: { input?: string; env?: Record<string, string> }): Promise<Run> => run('node', [CLI, ...args], options);
-
-/** The i-th of many distinct valid Sentinel-2 scene IDs. */
-function scene(i: number): string {
-  const orbit = String((i % 143) + 1).padStart(3, '0');
-  const seconds = Math.floor(i / 143);
-  const hhmmss = [3600, 60, 1].map((d) => String(Math.floor(seconds / d) % 60).padStart(2, '0')).join('');
-  return `S2B_MSIL1C_20200101T${hhmmss}_N0213_R${orbit}_T32TQM_20200101T120000`;
-}
 
 function sceneFile(name: string, lines: string[]): string {
   const file = path.join(TMP, name);
@@ -53,7 +22,6 @@ function sceneFile(name: string, lines: string[]): string {
   return file;
 }
 
-const item = (s: string): string => `{"in_scene":"${s}","inter_dir":"/data/intermediate/"}`;
 
 /** The digests in the dedupe record `jobS2:enqueued` (a string of 16-byte digests), as hex, in order. */
 async function recorded(redis: Redis, key = 'jobS2:enqueued'): Promise<string[]> {
@@ -63,7 +31,6 @@ async function recorded(redis: Redis, key = 'jobS2:enqueued'): Promise<string[]>
 }
 
 const digestHex = (s: string): string => sceneDigest(s).toString('hex');
-const sceneOf = (i: string): string => (JSON.parse(i) as { in_scene: string }).in_scene;
 
 /** Waits until `check` holds, polling every 2 ms, for at most `ms`. */
 async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
@@ -87,17 +54,12 @@ async function dumpAll(redis: Redis): Promise<Record<string, unknown>> {
   return out;
 }
 
+const fixture = useRedisServer();
 let server: RedisServer;
 let redis: Redis;
 
-beforeAll(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
+beforeAll(() => {
+  ({ server, redis } = fixture);
 });
 
 beforeEach(async () => {
@@ -115,7 +77,7 @@ test('enqueue, drain with a lease-protocol worker until empty, then a re-run add
   expect((await recorded(redis)).sort()).toEqual(scenes.map(digestHex).sort()); // one digest per scene pushed
   expect(await redis.exists('jobS2:enqueue_lock')).toBe(0); // released after success
 
-  const worker = await run('node', [WORKER], { env: { REDIS_URL: server.url, QUEUE: 'jobS2', TIMEOUT_SECS: '1' } });
+  const worker = await runProcess(process.execPath, [WORKER], { env: { REDIS_URL: server.url, QUEUE: 'jobS2', TIMEOUT_SECS: '1' } });
   expect(worker.code).toBe(0);
   const done = worker.stdout.split('\n').filter((l) => l.startsWith('DONE ')).map((l) => l.slice(5));
   expect(done.sort()).toEqual(scenes.map(item).sort());
@@ -145,7 +107,7 @@ test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every s
   const count = 300_000;
   const scenes = Array.from({ length: count }, (_, i) => scene(i));
   const file = sceneFile('big.txt', scenes);
-  const child = spawn('node', [CLI, 'enqueue', '--file', file, '--redis-url', server.url], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, ...SHORT_LOCK } });
+  const child = spawnCli(['enqueue', '--file', file, '--redis-url', server.url], { stdio: 'ignore', env: SHORT_LOCK });
   let running = true;
   const exited = new Promise((resolve) => child.on('exit', resolve)).finally(() => (running = false));
   // Kill once the first batches have landed, well before the end.
@@ -162,7 +124,7 @@ test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every s
   expect(partial).toBeLessThan(count);
   // Whole batches only: everything recorded was pushed, and nothing else.
   const items = await redis.lrange('jobS2', 0, -1);
-  expect((await recorded(redis)).sort()).toEqual(items.map((i) => digestHex(sceneOf(i))).sort());
+  expect((await recorded(redis)).sort()).toEqual(items.map((i) => digestHex(sceneOf(i)!)).sort());
 
   // The crashed run's lock is still held: a re-run at once is refused, and pushes nothing.
   const refused = await cli(['enqueue', '--file', file, '--redis-url', server.url], { env: SHORT_LOCK });
@@ -183,7 +145,7 @@ test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every s
 
 test('a second enqueue while one is writing fails at once with exit 1, pushing nothing; the lock is released after', async () => {
   const count = 1_000_000; // long enough a run (~0.5 s) that the second one starts while it writes
-  const first = spawn('node', [CLI, 'enqueue', '--file', sceneFile('first.txt', Array.from({ length: count }, (_, i) => scene(i))), '--redis-url', server.url], { cwd: ROOT, stdio: 'ignore' });
+  const first = spawnCli(['enqueue', '--file', sceneFile('first.txt', Array.from({ length: count }, (_, i) => scene(i))), '--redis-url', server.url], { stdio: 'ignore' });
   const firstExit = new Promise<number | null>((resolve) => first.on('exit', resolve));
   await until(async () => (await redis.llen('jobS2')) > 0);
   const holder = await redis.get('jobS2:enqueue_lock');
@@ -211,9 +173,9 @@ test('a second enqueue while one is writing fails at once with exit 1, pushing n
 test('a run whose lock is taken mid-run stops with exit 1; its batches after that are undone, whole batches stay', async () => {
   const count = 1_000_000;
   const file = sceneFile('stolen.txt', Array.from({ length: count }, (_, i) => scene(i)));
-  const child = spawn('node', [CLI, 'enqueue', '--file', file, '--redis-url', server.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnCli(['enqueue', '--file', file, '--redis-url', server.url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
+  child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   await until(async () => (await redis.llen('jobS2')) > 0);
   // Writes wait 1 s, so the theft lands while the run still has most of its batches to send.
@@ -227,7 +189,7 @@ test('a run whose lock is taken mid-run stops with exit 1; its batches after tha
   const items = await redis.lrange('jobS2', 0, -1);
   expect(items.length).toBeLessThan(count);
   expect(new Set(items).size).toBe(items.length);
-  expect((await recorded(redis)).sort()).toEqual(items.map((i) => digestHex(sceneOf(i))).sort());
+  expect((await recorded(redis)).sort()).toEqual(items.map((i) => digestHex(sceneOf(i)!)).sort());
 }, 30_000);
 
 test('a run that fails after taking the lock releases it (record of another type)', async () => {
@@ -312,7 +274,7 @@ test('an unreachable Redis fails within 10 s with exit 1 and says what to do', a
   expect(result.ms).toBeLessThan(10_000);
   expect(result.stderr).toBe(
     `error: cannot connect to Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; is Redis running there? ` +
-      "For the cluster's Redis run: kubectl port-forward -n ard svc/redis-master 6379:6379\n",
+      "For the cluster's Redis run: kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod)\n",
   );
 });
 
@@ -320,7 +282,7 @@ test('status counts pending, processing, live vs expired leases, dead letters', 
   await redis.rpush('jobS2', item(scene(1)), item(scene(2)));
   const processing = [item(scene(3)), item(scene(4)), item(scene(5))];
   await redis.rpush('jobS2:processing', ...processing);
-  const lease = (i: string): string => `jobS2:leased_by_session:${createHash('sha224').update(i).digest('hex')}`;
+  const lease = (i: string): string => leaseKey(queueKeys('jobS2'), i);
   await redis.setex(lease(processing[0]), 1800, 'session-a');
   await redis.setex(lease(processing[2]), 1800, 'session-b');
   await redis.rpush('jobS2:dead_letter', item(scene(6)));

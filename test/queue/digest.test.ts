@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { SENTINEL_2 } from '../../lib/workflows';
+import { SENTINEL_2 } from '../../protocol/workflows';
 import { capacityFor, DIGEST_SEED, DigestTable, digestBytes, Found, murmur3x86_128, murmur3x86_128Bytes, sceneDigest } from '../../queue/digest';
 import { sceneProblem } from '../../queue/items';
 import { ChunkChecksums, readSceneFile, READ_CHUNK_BYTES } from '../../queue/scene-lines';

@@ -1,49 +1,37 @@
-import { spawn } from 'child_process';
-import * as path from 'path';
 import Redis from 'ioredis';
-import { queueKeys } from '../../lib/queue-keys';
-import { RedisServer } from '../support/redis-server';
-import { leaseKey, ROOT, s2Items } from './support';
+import { leaseKey, queueKeys } from '../../protocol/queue-keys';
+import { sceneOfItem } from '../../queue/items';
+import { runCli } from '../support/cli';
+import { RedisServer, useRedisServer } from '../support/redis-server';
+import { s2Items } from '../support/scenes';
 
 // The recovery subcommands of the compiled tool (`node build/queue/cli.js`, built by `npm test`).
 
-const CLI = path.join(ROOT, 'build', 'queue', 'cli.js');
 const K = queueKeys('jobS2');
 const [A, B, C] = s2Items(3);
-const sceneOf = (item: string): string => JSON.parse(item).in_scene;
+const sceneOf = (item: string): string => sceneOfItem(item)!;
 
+const fixture = useRedisServer();
 let server: RedisServer;
 let redis: Redis;
 
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('node', [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-beforeAll(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-}, 20_000);
-
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
+beforeAll(() => {
+  ({ server, redis } = fixture);
 });
 
+/** Runs the compiled tool with stdin closed. */
+const cli = async (...args: string[]) => {
+  const { code, stdout, stderr } = await runCli(args);
+  return { code, stdout, stderr };
+};
+
 beforeEach(async () => {
-  await redis.unlink(K.pending, K.processing, K.attempts, K.unleasedSince, K.deadLetter, leaseKey('jobS2', A));
+  await redis.unlink(K.pending, K.processing, K.attempts, K.unleasedSince, K.deadLetter, leaseKey(K, A));
 });
 
 test('requeue-expired: moves unleased items, reports JSON; dry run writes nothing', async () => {
   await redis.rpush(K.processing, A, B);
-  await redis.setex(leaseKey('jobS2', A), 30, 's');
+  await redis.setex(leaseKey(K, A), 30, 's');
   const dry = await cli('requeue-expired', '--grace-seconds', '0', '--dry-run', '--json', '--redis-url', server.url);
   expect(dry.code).toBe(0);
   expect(JSON.parse(dry.stdout)).toEqual({

@@ -1,18 +1,17 @@
-import { execFile } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { promisify } from 'util';
 import Redis from 'ioredis';
-import { queueKeys } from '../../lib/queue-keys';
+import { queueKeys } from '../../protocol/queue-keys';
 import { RedisServer } from '../support/redis-server';
-import { ROOT, writeCommittedRedisConf } from './support';
+import { runCli } from '../support/cli';
+import { sceneIds } from '../support/scenes';
+import { writeCommittedRedisConf } from './support';
 
 // Durability with the exact redis.conf the manifests deploy (the ConfigMap in the committed
 // dist/prod/*.k8s.yaml; --port/--bind/--dir are overridden by RedisServer): whatever Redis
 // acknowledged survives kill -9 of redis-server.
 
-const CLI = path.join(ROOT, 'build', 'queue', 'cli.js');
 const K = queueKeys('jobS2');
 const TMP = mkdtempSync(path.join(tmpdir(), 'ard-durability-'));
 const CONF = path.join(TMP, 'redis.conf');
@@ -24,15 +23,6 @@ afterEach(async () => {
   server = undefined;
 });
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
-
-/** Distinct valid Sentinel-2 scene IDs: sensing time HHMMSS from i, relative orbit from i. */
-function scenes(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => {
-    const seconds = Math.floor(i / 143);
-    const hhmmss = [3600, 60, 1].map((d) => String(Math.floor(seconds / d) % 60).padStart(2, '0')).join('');
-    return `S2A_MSIL2A_20190812T${hhmmss}_N0213_R${String((i % 143) + 1).padStart(3, '0')}_T56LRR_20190813T014708`;
-  });
-}
 
 async function count(url: string): Promise<{ pending: number; enqueued: number }> {
   const redis = new Redis(url);
@@ -52,11 +42,12 @@ test('the committed redis.conf is durable: appendonly yes, appendfsync always, n
 
 test('an enqueue that reported success survives kill -9 of Redis', async () => {
   server = await RedisServer.start({ configFile: CONF });
-  const ids = scenes(20_000);
+  const ids = sceneIds(20_000);
   expect(new Set(ids).size).toBe(ids.length);
   const file = path.join(TMP, 'scenes.txt');
   writeFileSync(file, ids.join('\n') + '\n');
-  const { stdout } = await promisify(execFile)('node', [CLI, 'enqueue', '--file', file, '--redis-url', server.url, '--json']);
+  const { code, stdout } = await runCli(['enqueue', '--file', file, '--redis-url', server.url, '--json']);
+  expect(code).toBe(0);
   expect(JSON.parse(stdout)).toMatchObject({ pushed: ids.length });
   await server.kill(); // at once: no SHUTDOWN, no final fsync
   await server.restart();

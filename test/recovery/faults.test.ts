@@ -2,10 +2,11 @@ import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
-import { queueKeys } from '../../lib/queue-keys';
+import { queueKeys } from '../../protocol/queue-keys';
 import { listDeadLetters } from '../../queue/recovery';
 import { RedisServer } from '../support/redis-server';
-import { FakeJob, recoveryLoop, s2Items, sleep, writeCommittedRedisConf } from './support';
+import { s2Items } from '../support/scenes';
+import { FakeJob, recoveryLoop, sleep, writeCommittedRedisConf } from './support';
 
 // Fault tests: real redis-server, real worker processes following the lease protocol
 // (test/support/lease-worker.cjs), the recovery script run every 0.5 s as the CronJob would

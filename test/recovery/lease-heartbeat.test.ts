@@ -6,7 +6,7 @@ import { LEASE_HEARTBEAT_REDIS_COMMANDS } from '../../lib/lease-heartbeat';
 import { heartbeatFromDist, RecoveryLoop, stderrOf, tempDir, waitFor } from '../support/lease-heartbeat';
 import { exited, PYTHON_WORKER_DIR, pythonWithRedis, startPythonWorker } from '../support/python-worker';
 import { RedisServer } from '../support/redis-server';
-import { leaseKey as leaseKeyOf } from './support';
+import { leaseKey as leaseKeyOf, queueKeys } from '../../protocol/queue-keys';
 
 // The lease heartbeat as the pod runs it: the files of the dist/ ConfigMap first on PYTHONPATH
 // of a real python3 worker of the images' protocol, a real redis-server, and the recovery
@@ -45,7 +45,7 @@ afterEach(async () => {
 });
 
 const item = (n: number) => JSON.stringify({ in_scene: `scene-${n}` });
-const leaseKey = (value: string) => leaseKeyOf(Q, value);
+const leaseKey = (value: string) => leaseKeyOf(queueKeys(Q), value);
 const lines = (file: string, prefix: string) =>
   existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith(prefix)) : [];
 const startRecovery = (maxAttempts = 3) =>

@@ -1,32 +1,37 @@
 import { execFile } from 'child_process';
-import { readFile } from 'fs/promises';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import Redis from 'ioredis';
-import { queueKeys } from '../../lib/queue-keys';
-import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, requeueExpiredArguments } from '../../lib/recovery-defaults';
+import { leaseKey, queueKeys } from '../../protocol/queue-keys';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, requeueExpiredArguments } from '../../protocol/recovery';
 import { listDeadLetters, requeueExpired, retryDeadLetters, selectDeadLetters } from '../../queue/recovery';
-import { RedisServer } from '../support/redis-server';
-import { leaseKey, ROOT, s2Items, sleep } from './support';
+import { RedisServer, useRedisServer } from '../support/redis-server';
+import { s2Items } from '../support/scenes';
+import { sleep, writeCommittedConfigMapFile } from './support';
 
 const Q = 'jobS2';
 const K = queueKeys(Q);
-const SCRIPT_FILE = path.join(ROOT, 'queue', 'lua', 'requeue-expired.lua');
+// The script as the CronJob runs it: the bundled file that the committed dist/ mounts.
+const TMP = mkdtempSync(path.join(tmpdir(), 'ard-requeue-'));
+const SCRIPT_FILE = path.join(TMP, 'requeue-expired.lua');
+const SCRIPT = writeCommittedConfigMapFile('requeue-expired.lua', SCRIPT_FILE);
 
+const fixture = useRedisServer();
 let server: RedisServer;
 let redis: Redis;
+/** A second connection, as a worker's own. */
 let worker: Redis;
 
-beforeAll(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
+beforeAll(() => {
+  ({ server, redis } = fixture);
   worker = new Redis(server.url);
-}, 20_000);
+});
 
-afterAll(async () => {
-  redis?.disconnect();
+afterAll(() => {
   worker?.disconnect();
-  await server?.stop();
+  rmSync(TMP, { recursive: true, force: true });
 });
 
 // Each test owns the whole keyspace of the test server. UNLINK of known keys, not FLUSHALL:
@@ -55,7 +60,7 @@ async function snapshot() {
 
 /** A worker's BRPOPLPUSH, as the real ones do it. */
 const take = () => worker.brpoplpush(K.pending, K.processing, 1);
-const lease = (item: string, secs = 30) => worker.setex(leaseKey(Q, item), secs, 'session');
+const lease = (item: string, secs = 30) => worker.setex(leaseKey(K, item), secs, 'session');
 
 const [A, B, C, D] = s2Items(4);
 
@@ -130,7 +135,7 @@ describe('requeue-expired.lua', () => {
 
   test('dry run reports what a real run would do and writes nothing, not even first sightings', async () => {
     await redis.rpush(K.processing, A, B, C, D);
-    await redis.setex(leaseKey(Q, A), 30, 's'); // A leased
+    await redis.setex(leaseKey(K, A), 30, 's'); // A leased
     const [seconds] = await redis.time();
     const longAgo = String(Number(seconds) * 1000 - 10_000);
     await redis.hset(K.unleasedSince, B, longAgo, C, longAgo, 'gone-item', longAgo); // B, C past grace
@@ -173,7 +178,7 @@ describe('requeue-expired.lua', () => {
         async () => expect(await take()).toBe(A),
         () => lease(A),
         () => worker.lrem(K.processing, 0, A),
-        () => worker.del(leaseKey(Q, A)),
+        () => worker.del(leaseKey(K, A)),
       ];
       for (const step of steps.slice(0, stepsBefore + 1)) await step();
       const result = await requeueExpired(redis, Q, { graceSeconds });
@@ -186,7 +191,7 @@ describe('requeue-expired.lua', () => {
 
   test('bad arguments fail with the argument named', async () => {
     const { keys } = requeueExpiredArguments(K);
-    const lua = await readFile(SCRIPT_FILE, 'utf8');
+    const lua = SCRIPT;
     await expect(redis.eval(lua, 5, ...keys, K.leasePrefix, 'soon', '3', '0')).rejects.toThrow(
       "requeue-expired: 'graceSeconds' (ARGV[2]) must be an integer >= 0, got soon",
     );
@@ -203,7 +208,7 @@ describe('requeue-expired.lua', () => {
 
   test('runs as the CronJob runs it: redis-cli --eval with KEYS , ARGV, printing four integers', async () => {
     await redis.rpush(K.processing, A, B);
-    await redis.setex(leaseKey(Q, A), 30, 's');
+    await redis.setex(leaseKey(K, A), 30, 's');
     const { keys, args } = requeueExpiredArguments(K, { graceSeconds: 0, maxAttempts: 3 });
     const { stdout } = await promisify(execFile)('redis-cli', ['-p', String(server.port), '--eval', SCRIPT_FILE, ...keys, ',', ...args]);
     expect(stdout.trim().split('\n')).toEqual(['1', '0', '0', '1']); // requeued, deadLettered, waiting, leased

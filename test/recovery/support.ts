@@ -1,29 +1,12 @@
 import { ChildProcess, spawn } from 'child_process';
-import { createHash } from 'crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import Redis from 'ioredis';
 import { parseAllDocuments } from 'yaml';
 import { RequeueExpiredResult, requeueExpired } from '../../queue/recovery';
+import { ROOT } from '../support/cli';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
 const WORKER = path.join(ROOT, 'test', 'support', 'lease-worker.cjs');
-
-/** The workers' lease key of `item`: sha224-hex of its UTF-8 bytes. */
-export function leaseKey(queue: string, item: string): string {
-  return `${queue}:leased_by_session:${createHash('sha224').update(item).digest('hex')}`;
-}
-
-/** S2-style JSON items, unique, as the queue tool would enqueue them. */
-export function s2Items(n: number, tag = 'T56LRR'): string[] {
-  return Array.from({ length: n }, (_, i) => {
-    const t = String(i).padStart(6, '0');
-    return JSON.stringify({
-      in_scene: `S2A_MSIL2A_20190812T${t}_N0213_R030_${tag}_20190813T014708`,
-      inter_dir: '/data/intermediate/',
-    });
-  });
-}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -169,21 +152,26 @@ export function recoveryLoop(
 }
 
 /**
- * The redis.conf our manifests deploy: the `redis.conf` of the ConfigMap in the committed
- * dist/prod/*.k8s.yaml, written to `file`. Throws if no such ConfigMap is committed.
+ * A file our manifests mount, as committed: data key `dataKey` of a ConfigMap in the committed
+ * dist/prod/*.k8s.yaml, written to `file` and returned. Throws if no such ConfigMap is committed.
  */
-export function writeCommittedRedisConf(file: string): string {
+export function writeCommittedConfigMapFile(dataKey: string, file: string): string {
   const distDir = path.join(ROOT, 'dist', 'prod');
   const manifests = readdirSync(distDir).filter((f) => f.endsWith('.k8s.yaml'));
   for (const manifest of manifests) {
     for (const doc of parseAllDocuments(readFileSync(path.join(distDir, manifest), 'utf8'))) {
       const obj = doc.toJSON() as { kind?: string; data?: Record<string, string> } | null;
-      const conf = obj?.kind === 'ConfigMap' ? obj.data?.['redis.conf'] : undefined;
-      if (conf !== undefined) {
-        writeFileSync(file, conf);
-        return conf;
+      const content = obj?.kind === 'ConfigMap' ? obj.data?.[dataKey] : undefined;
+      if (content !== undefined) {
+        writeFileSync(file, content);
+        return content;
       }
     }
   }
-  throw new Error(`no ConfigMap with data 'redis.conf' in ${distDir}/*.k8s.yaml (${manifests.join(', ') || 'no manifests'})`);
+  throw new Error(`no ConfigMap with data '${dataKey}' in ${distDir}/*.k8s.yaml (${manifests.join(', ') || 'no manifests'})`);
+}
+
+/** The redis.conf our manifests deploy (see writeCommittedConfigMapFile). */
+export function writeCommittedRedisConf(file: string): string {
+  return writeCommittedConfigMapFile('redis.conf', file);
 }

@@ -4,7 +4,7 @@ import { readFileSync, rmSync } from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
 import Redis from 'ioredis';
-import { queueKeys } from '../../lib/queue-keys';
+import { queueKeys } from '../../protocol/queue-keys';
 import { heartbeatFromDist, stderrOf, tempDir } from '../support/lease-heartbeat';
 import { exited, startPythonWorker } from '../support/python-worker';
 import { committed, LocalPod, startCommittedRedis } from '../support/committed-redis';

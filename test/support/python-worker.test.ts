@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
+import { leaseKey, queueKeys } from '../../protocol/queue-keys';
 import { exited, startPythonWorker } from './python-worker';
 import { RedisServer } from './redis-server';
 
@@ -43,15 +44,15 @@ test('leases each item under sha224(item) with its session id, for LEASE_SECS', 
   await redis.rpush('jobS2', item(1));
   const worker = startPythonWorker({ port: server.port, env: { WORK_SECONDS: '30', LEASE_SECS: '77' } });
   try {
-    const { createHash } = await import('crypto');
-    const leaseKey = `jobS2:leased_by_session:${createHash('sha224').update(item(1)).digest('hex')}`;
+    // The real redis-py worker and our protocol must agree on the lease key.
+    const lease = leaseKey(queueKeys('jobS2'), item(1));
     let session: string | null = null;
     for (let i = 0; i < 200 && session === null; i++) {
-      session = await redis.get(leaseKey);
+      session = await redis.get(lease);
       if (session === null) await new Promise((r) => setTimeout(r, 50));
     }
     expect(session).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await redis.ttl(leaseKey)).toBeGreaterThan(70);
+    expect(await redis.ttl(lease)).toBeGreaterThan(70);
     expect(await redis.lrange('jobS2:processing', 0, -1)).toEqual([item(1)]);
   } finally {
     worker.kill('SIGKILL');

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import Redis from 'ioredis';
 
 /**
  * A real redis-server for integration tests: started on a free loopback port (never 6379),
@@ -113,4 +114,39 @@ function pingOnce(port: number): Promise<boolean> {
       resolve(false);
     });
   });
+}
+
+/** A test file's redis-server and a client connected to it, valid between beforeAll and afterAll. */
+export interface RedisFixture {
+  readonly server: RedisServer;
+  readonly redis: Redis;
+}
+
+/**
+ * Starts a redis-server (and a client) in `beforeAll` and stops both in `afterAll` of the
+ * calling test file or describe block. Read `fixture.server` / `fixture.redis` inside tests.
+ */
+export function useRedisServer(options: Parameters<typeof RedisServer.start>[0] = {}): RedisFixture {
+  let server: RedisServer | undefined;
+  let redis: Redis | undefined;
+  beforeAll(async () => {
+    server = await RedisServer.start(options);
+    redis = new Redis(server.url);
+  }, 20_000);
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is available only between beforeAll and afterAll`);
+    return value;
+  };
+  return {
+    get server() {
+      return ready(server, 'the test redis-server');
+    },
+    get redis() {
+      return ready(redis, 'the test Redis client');
+    },
+  };
 }

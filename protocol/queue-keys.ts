@@ -1,3 +1,5 @@
+import { createHash } from 'crypto';
+
 /**
  * The Redis keys of one work queue.
  *
@@ -15,7 +17,7 @@ export interface QueueKeys {
   /**
    * Record of every scene ID ever enqueued: the dedupe record that survives completion.
    * A string: the concatenation of one 16-byte digest per recorded scene (MurmurHash3_x86_128,
-   * see queue/digest.ts), appended by queue/lua/enqueue.lua together with the push of the
+   * see queue/digest.ts), appended by protocol/lua/enqueue.lua together with the push of the
    * batch's items. A scene pushed again with `--force` is appended again, so STRLEN / 16 counts
    * recordings, not distinct scenes. Workers never read it.
    */
@@ -45,4 +47,12 @@ export function queueKeys(queue: string): QueueKeys {
     unleasedSince: `${queue}:unleased_since`,
     deadLetter: `${queue}:dead_letter`,
   };
+}
+
+/**
+ * The lease key a worker sets for `item`: `Q:leased_by_session:<sha224 hex of the item bytes>`
+ * (the workers' `rediswq._itemkey`).
+ */
+export function leaseKey(keys: Pick<QueueKeys, 'leasePrefix'>, item: string | Buffer): string {
+  return keys.leasePrefix + createHash('sha224').update(item).digest('hex');
 }

@@ -1,5 +1,5 @@
 /**
- * Defaults and the fixed call interface of the recovery script `queue/lua/requeue-expired.lua`,
+ * Defaults and the fixed call interface of the recovery script `protocol/lua/requeue-expired.lua`,
  * shared by the queue tool (`requeue-expired`) and the recovery CronJob in the manifests.
  *
  * Side-effect free and without heavy imports: the queue tool loads it at start-up and the
@@ -28,8 +28,8 @@ export const DEFAULT_MAX_ATTEMPTS = 3;
 /** Cron schedule of the recovery CronJob: every minute, the shortest a CronJob allows. */
 export const DEFAULT_RECOVERY_SCHEDULE = '* * * * *';
 
-/** Path of the recovery script, relative to the repository root (read by the manifests at synth time). */
-export const REQUEUE_EXPIRED_SCRIPT = 'queue/lua/requeue-expired.lua';
+/** Name of the recovery script for loadLuaScript (protocol/lua.ts); the CronJob mounts it as `<name>.lua`. */
+export const REQUEUE_EXPIRED_SCRIPT = 'requeue-expired';
 
 /** Options of one recovery run. */
 export interface RequeueExpiredOptions {

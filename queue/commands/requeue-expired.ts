@@ -1,23 +1,11 @@
-import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS } from '../lib/recovery-defaults';
-import { DEFAULT_WORKFLOW } from '../lib/workflows';
-import { COMMON_OPTIONS, parseCommandArgs, ParsedArgs, resolveRedisUrl, resolveTarget, stringFlag, workflowHelp } from './args';
-import type { CliContext, Subcommand } from './context';
-import { EXIT, UsageError } from './errors';
-import { withRedis } from './redis';
-import { RequeueExpiredResult, requeueExpired } from './recovery';
-
-/**
- * Reads an integer flag: digits only (no `1e3`, no `-1`), at least `min`.
- * @throws UsageError naming the flag, the value and what is allowed.
- */
-export function integerFlag(values: ParsedArgs['values'], name: string, min: number): number | undefined {
-  const raw = stringFlag(values, name);
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
-    throw new UsageError(`--${name} must be an integer >= ${min}, got '${raw}'`);
-  }
-  return Number(raw);
-}
+import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS } from '../../protocol/recovery';
+import { integerFlag, parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
+import { optionsHelp, pickOptions } from '../options';
+import { resolveRedisUrl } from '../redis-url';
+import type { CliContext, Subcommand } from '../context';
+import { EXIT } from '../errors';
+import { withRedis } from '../redis';
+import { RequeueExpiredResult, requeueExpired } from '../recovery';
 
 /** The human report of one run: one summary line, then one line per moved or waiting item. */
 export function formatRequeueExpired(result: RequeueExpiredResult, graceSeconds: number, maxAttempts: number): string {
@@ -36,12 +24,10 @@ export function formatRequeueExpired(result: RequeueExpiredResult, graceSeconds:
   return lines.join('\n') + '\n';
 }
 
-const OPTIONS = {
-  ...COMMON_OPTIONS,
-  'grace-seconds': { type: 'string' },
-  'max-attempts': { type: 'string' },
-  'dry-run': { type: 'boolean' },
-} as const;
+const OPTIONS = pickOptions(['workflow', 'queue', 'grace-seconds', 'max-attempts', 'redis-url', 'dry-run', 'json'], {
+  'dry-run': 'report what would move; write nothing (not even first sightings)',
+  json: 'print one JSON object: counts and items',
+});
 
 async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs('requeue-expired', args, OPTIONS, false);
@@ -66,7 +52,7 @@ Gives back the items of dead workers. Every item of <queue>:processing whose lea
 gone (its worker died or outlived its lease) and that has been seen so for --grace-seconds
 goes back to the far end of the queue (workers take it last), or, on its K-th time, to the
 dead-letter list <queue>:dead_letter. Items held by a live worker are never touched. Each run
-is one atomic Lua script (queue/lua/requeue-expired.lua), the same one the recovery CronJob
+is one atomic Lua script (protocol/lua/requeue-expired.lua), the same one the recovery CronJob
 runs every minute, so running it by hand alongside the CronJob is safe.
 
 The first run that sees an unleased item only records when; a later run moves it once the
@@ -74,16 +60,7 @@ grace period has passed. The grace period covers the moment between a worker's B
 and its SETEX of the lease.
 
 Options:
-  -w, --workflow NAME      one workflow's queue (default: ${DEFAULT_WORKFLOW})
-  -q, --queue NAME         a queue by name
-      --grace-seconds N    seconds an item must be seen unleased before it moves
-                           (default ${DEFAULT_GRACE_SECONDS}; 0 moves at first sight, risking a
-                           worker that has taken but not yet leased its item)
-      --max-attempts K     the K-th take-back dead-letters the item (default ${DEFAULT_MAX_ATTEMPTS})
-      --redis-url URL      default $REDIS_URL, else redis://127.0.0.1:6379
-      --dry-run            report what would move; write nothing (not even first sightings)
-      --json               print one JSON object: counts and items
-  -h, --help               show this help
+${optionsHelp(OPTIONS)}
 
 Workflows:
 ${workflowHelp()}

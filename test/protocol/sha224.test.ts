@@ -1,34 +1,15 @@
 import { createHash } from 'crypto';
-import { readFileSync } from 'fs';
-import * as path from 'path';
-import Redis from 'ioredis';
-import { RedisServer } from '../support/redis-server';
+import { readLuaInclude } from '../../protocol/lua';
+import { useRedisServer } from '../support/redis-server';
 
-// Runs the SHA-224 section of the production script, unchanged, inside a real redis-server:
-// a test-only wrapper appends one line calling it, so the script's interface stays clean.
-const SCRIPT = readFileSync(path.join(__dirname, '..', '..', 'queue', 'lua', 'requeue-expired.lua'), 'utf8');
-const SECTION = /^-- BEGIN sha224[^\n]*\n([\s\S]*?)^-- END sha224/m.exec(SCRIPT);
-const WRAPPER = `${SECTION?.[1]}\nreturn sha224_hex(ARGV[1])`;
+// Runs the SHA-224 include (protocol/lua/includes/sha224.lua), unchanged, inside a real
+// redis-server: a test-only wrapper appends one line calling it.
+const WRAPPER = `${readLuaInclude('sha224')}\nreturn sha224_hex(ARGV[1])`;
 
-let server: RedisServer;
-let redis: Redis;
+const fixture = useRedisServer();
 
-beforeAll(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-}, 20_000);
-
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-
-const luaSha224 = async (bytes: Buffer) => (await redis.eval(WRAPPER, 0, bytes)) as string;
+const luaSha224 = async (bytes: Buffer) => (await fixture.redis.eval(WRAPPER, 0, bytes)) as string;
 const nodeSha224 = (bytes: Buffer) => createHash('sha224').update(bytes).digest('hex');
-
-test('the script has a marked SHA-224 section', () => {
-  expect(SECTION).not.toBeNull();
-});
 
 test('known answers (FIPS 180-4 examples)', async () => {
   expect(await luaSha224(Buffer.from(''))).toBe('d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f');

@@ -1,0 +1,36 @@
+import { mkdtempSync, mkdirSync, utimesSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { staleBuildMessage } from '../../queue/stale-build';
+
+
+
+describe('stale build check', () => {
+  test('refuses a build older than a source it lists or a new source in its folders, only when running from build/', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'ard-stale-'));
+    for (const dir of ['queue', 'protocol/lua', 'build/queue']) mkdirSync(path.join(root, dir), { recursive: true });
+    const compiled = path.join(root, 'build/queue/cli.js');
+    const sources = ['queue/cli.ts', 'protocol/lua/enqueue.lua', 'protocol/workflows.ts'];
+    writeFileSync(path.join(root, 'build/sources.json'), JSON.stringify({ files: sources, folders: ['queue', 'protocol', 'protocol/lua'] }));
+    for (const file of [...sources, 'queue/cli.test.ts', 'build/queue/cli.js']) writeFileSync(path.join(root, file), '');
+    const past = new Date(Date.now() - 60_000);
+    for (const file of sources) utimesSync(path.join(root, file), past, past);
+    expect(staleBuildMessage(compiled)).toBeUndefined(); // a newer test file does not count
+    utimesSync(path.join(root, 'protocol/workflows.ts'), new Date(), new Date(Date.now() + 1000));
+    expect(staleBuildMessage(compiled)).toBe('the compiled queue tool in build/ is older than protocol/workflows.ts; run `npm run build`');
+    utimesSync(path.join(root, 'protocol/workflows.ts'), past, past);
+    writeFileSync(path.join(root, 'protocol/new-shared.ts'), '');
+    utimesSync(path.join(root, 'protocol/new-shared.ts'), new Date(), new Date(Date.now() + 1000));
+    expect(staleBuildMessage(compiled)).toBe('the compiled queue tool in build/ is older than protocol/new-shared.ts; run `npm run build`');
+    expect(staleBuildMessage(path.join(root, 'queue/cli.ts'))).toBeUndefined();
+  });
+
+  test('refuses a build without its list of sources', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'ard-stale-'));
+    mkdirSync(path.join(root, 'build/queue'), { recursive: true });
+    writeFileSync(path.join(root, 'build/queue/cli.js'), '');
+    expect(staleBuildMessage(path.join(root, 'build/queue/cli.js'))).toBe(
+      'the compiled queue tool in build/ has no list of its sources (build/sources.json); run `npm run build`',
+    );
+  });
+});
