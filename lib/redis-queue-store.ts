@@ -4,7 +4,7 @@ import * as k8s from '../imports/k8s';
 import { componentLabels } from './labels';
 import { ContainerResources, REDIS_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, resourceRequirements, restrictedPodSecurityContext } from './pod-security';
 import { AppendFsync, DEFAULT_DISABLED_COMMANDS, renderRedisConfig } from './redis-config';
-import { ConfigError, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
+import { ConfigError, dnsSubdomain, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
 
 /** Official Redis image (Debian variant: its `redis` user is uid/gid 999). */
 export const DEFAULT_REDIS_IMAGE = 'redis:7.2.7-bookworm';
@@ -21,7 +21,11 @@ export type RedisStorage =
     readonly kind: 'persistentVolumeClaim';
     /** e.g. `"10Gi"`. Budget roughly 1 GiB of AOF per million queued scenes. */
     readonly size: string;
-    /** @default - the cluster's default storage class */
+    /**
+     * Use a class with `reclaimPolicy: Retain` and `volumeBindingMode: WaitForFirstConsumer`
+     * (README, "Storage class"), on network-attached disks that can move to another node.
+     * @default - the cluster's default storage class
+     */
     readonly storageClassName?: string;
   }
   | {
@@ -63,11 +67,29 @@ export interface RedisQueueStoreProps {
    * @default 60
    */
   readonly terminationGracePeriodSeconds?: number;
+  /**
+   * PriorityClass of the Redis pod, so that the scheduler preempts workers rather than the
+   * queue they all depend on. The class is created by the cluster operator.
+   * @default - none (the cluster's default priority)
+   */
+  readonly priorityClassName?: string;
+  /** @default - any node */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** @default - none */
+  readonly tolerations?: readonly k8s.Toleration[];
+  /**
+   * Affinity rules, as Kubernetes takes them (e.g. keep Redis off spot nodes).
+   * @default - none
+   */
+  readonly affinity?: k8s.Affinity;
 }
 
 /**
  * Redis as the work-queue store: a ConfigMap with redis.conf, a one-replica StatefulSet,
- * its headless Service, and the client Service `redis-master` that workers connect to.
+ * its headless Service, the client Service `redis-master` that workers connect to, and a
+ * PodDisruptionBudget that refuses every voluntary eviction of the one replica (a drain waits
+ * until an operator moves Redis deliberately, README "Redis and node drains").
+ * The data volume claim is retained when the StatefulSet is deleted or scaled down.
  *
  * @see https://kubernetes.io/docs/tasks/job/fine-parallel-processing-work-queue/
  * @see https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/
@@ -90,6 +112,8 @@ export class RedisQueueStore extends Construct {
   public readonly statefulSet: k8s.KubeStatefulSet;
   public readonly headlessService: k8s.KubeService;
   public readonly service: k8s.KubeService;
+  public readonly podDisruptionBudget: k8s.KubePodDisruptionBudget;
+  public readonly priorityClassName?: string;
 
   constructor(scope: Construct, id: string, props: RedisQueueStoreProps = {}) {
     super(scope, id);
@@ -99,10 +123,16 @@ export class RedisQueueStore extends Construct {
     this.appendFsync = oneOf('redis.appendFsync', props.appendFsync ?? 'always', ['always', 'everysec']);
     this.disabledCommands = props.disabledCommands ?? DEFAULT_DISABLED_COMMANDS;
     const gracePeriod = positiveInteger('redis.terminationGracePeriodSeconds', props.terminationGracePeriodSeconds ?? 60);
+    this.priorityClassName = props.priorityClassName === undefined
+      ? undefined
+      : dnsSubdomain('redis.priorityClassName', props.priorityClassName);
     quantityBytes('redis.storage.' + (this.storage.kind === 'emptyDir' ? 'sizeLimit' : 'size'),
       this.storage.kind === 'emptyDir' ? this.storage.sizeLimit ?? '1Gi' : this.storage.size);
     if (this.disabledCommands.some((c) => c.toUpperCase() === 'PING')) {
       throw new ConfigError("'redis.disabledCommands' must not contain PING: the probes and the workers' init container need it");
+    }
+    if (this.disabledCommands.some((c) => c.toUpperCase() === 'LLEN')) {
+      throw new ConfigError("'redis.disabledCommands' must not contain LLEN: the workers and their wait-for-work gate need it");
     }
 
     const dataDir = '/data';
@@ -144,6 +174,8 @@ export class RedisQueueStore extends Construct {
         replicas: 1,
         selector: { matchLabels: selector },
         updateStrategy: { type: 'RollingUpdate' },
+        // Stated, not left to the cluster's default: the queue's data outlives the StatefulSet.
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
           metadata: {
             labels: this.podLabels,
@@ -156,6 +188,10 @@ export class RedisQueueStore extends Construct {
             securityContext: restrictedPodSecurityContext(REDIS_UID),
             // On SIGTERM Redis fsyncs the AOF and exits; give it time on a slow disk.
             terminationGracePeriodSeconds: gracePeriod,
+            priorityClassName: this.priorityClassName,
+            nodeSelector: props.nodeSelector ? { ...props.nodeSelector } : undefined,
+            tolerations: props.tolerations ? [...props.tolerations] : undefined,
+            affinity: props.affinity,
             containers: [{
               name: 'redis',
               image: this.image,
@@ -194,6 +230,13 @@ export class RedisQueueStore extends Construct {
           }]
           : undefined,
       },
+    });
+
+    this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'pdb', {
+      metadata: { name: 'redis', labels: this.podLabels },
+      // One replica and no voluntary eviction: `kubectl drain` waits on this node until Redis
+      // is moved on purpose, instead of taking the queue away from every worker.
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(0), selector: { matchLabels: selector } },
     });
   }
 }

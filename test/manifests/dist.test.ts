@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { buildApps } from '../../lib/app';
+import { STAGES } from '../../lib/work-queue-chart';
 
 const DIST = path.join(__dirname, '../../dist');
 
@@ -33,7 +34,21 @@ test('committed dist/ equals a fresh synth', () => {
   }
 });
 
-test('each environment has its own folder', () => {
+test('each environment has its own folder, with one folder per apply stage', () => {
   expect(readdirSync(DIST).sort()).toEqual(['dev', 'prod']);
-  expect(readdirSync(path.join(DIST, 'prod'))).toEqual(['ard-workqueue.k8s.yaml']);
+  expect(readdirSync(path.join(DIST, 'prod')).sort()).toEqual([...STAGES].sort());
+});
+
+// `kubectl apply -f dist/<env>/queue/` and `kubectl delete -f dist/<env>/workers/` must never
+// touch the namespace or the data volume: only the namespace stage holds the Namespace, and no
+// stage holds a PersistentVolumeClaim (the StatefulSet's claim template creates it, and retains it).
+test.each(['dev', 'prod'])('dist/%s: the Namespace only in namespace/, no PVC anywhere, Jobs only in workers/', (env) => {
+  const files = Object.keys(readTree(path.join(DIST, env)));
+  const kinds = (stage: string) => files.filter((f) => f.startsWith(stage + path.sep)).map((f) => path.basename(f).split('.')[0]);
+  expect(kinds('namespace')).toEqual(['Namespace']);
+  expect(kinds('queue')).not.toContain('Namespace');
+  expect(kinds('workers')).not.toContain('Namespace');
+  expect(files.filter((f) => /PersistentVolumeClaim/.test(f))).toEqual([]);
+  expect(new Set(kinds('workers'))).toEqual(new Set(['Job']));
+  expect(kinds('queue')).not.toContain('Job');
 });

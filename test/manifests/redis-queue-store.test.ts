@@ -13,6 +13,10 @@ const ALL_PROPS: Required<RedisQueueStoreProps> = {
   appendFsync: 'everysec',
   disabledCommands: ['FLUSHALL'],
   terminationGracePeriodSeconds: 120,
+  priorityClassName: 'ard.queue-critical',
+  nodeSelector: { 'node.kubernetes.io/lifecycle': 'on-demand' },
+  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'queue', effect: 'NoSchedule' }],
+  affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'spot', operator: 'NotIn', values: ['true'] }] }] } } },
 };
 
 describe('RedisQueueStore', () => {
@@ -65,6 +69,28 @@ describe('RedisQueueStore', () => {
     expect(conf).toContain('maxmemory 4294967296\n'); // half of 8Gi, room for the AOF rewrite fork
     expect(conf.match(/^rename-command .*$/gm)).toEqual(['rename-command FLUSHALL ""']);
     expect(statefulSet.spec.template.spec.terminationGracePeriodSeconds).toBe(120);
+    expect(statefulSet.spec.template.spec).toMatchObject({
+      priorityClassName: 'ard.queue-critical',
+      nodeSelector: ALL_PROPS.nodeSelector,
+      tolerations: ALL_PROPS.tolerations,
+      affinity: ALL_PROPS.affinity,
+    });
+  });
+
+  test('no voluntary eviction of the one replica: a PodDisruptionBudget with maxUnavailable 0 selects the Redis pod', () => {
+    const objects = synthRedis();
+    const pdb = onlyOfKind(objects, 'PodDisruptionBudget', 'redis');
+    expect(pdb.apiVersion).toBe('policy/v1');
+    expect(pdb.spec).toEqual({ maxUnavailable: 0, selector: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'redis' } } });
+    expect(onlyOfKind(objects, 'StatefulSet').spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
+  });
+
+  test('the data volume claim is retained, stated explicitly; no priority or placement by default', () => {
+    const statefulSet = onlyOfKind(synthRedis(), 'StatefulSet');
+    expect(statefulSet.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+    for (const field of ['priorityClassName', 'nodeSelector', 'tolerations', 'affinity']) {
+      expect(statefulSet.spec.template.spec).not.toHaveProperty(field);
+    }
   });
 
   test('emptyDir storage for development: no claim template, a size-limited emptyDir', () => {
@@ -110,6 +136,8 @@ describe('RedisQueueStore', () => {
     [{ resources: { cpu: '1', memory: 'lots' } }, `'redis.resources.memory' must be a memory quantity such as "512Mi" or "2Gi", got "lots"`],
     [{ disabledCommands: ['ping'] }, `'redis.disabledCommands' must not contain PING: the probes and the workers' init container need it`],
     [{ terminationGracePeriodSeconds: 0 }, `'redis.terminationGracePeriodSeconds' must be a positive integer, got 0`],
+    [{ disabledCommands: ['FLUSHALL', 'llen'] }, `'redis.disabledCommands' must not contain LLEN: the workers and their wait-for-work gate need it`],
+    [{ priorityClassName: 'High_Priority' }, `'redis.priorityClassName' must be a DNS subdomain (DNS labels joined by '.', at most 253 characters), got "High_Priority"`],
   ])('refuses %j', (props, message) => {
     expect(() => synthRedis(props as RedisQueueStoreProps)).toThrow(message);
   });

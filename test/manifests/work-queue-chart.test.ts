@@ -10,6 +10,14 @@ describe('WorkQueueChart', () => {
     for (const object of objects.slice(1)) expect(object.metadata.namespace).toBe(objects[0].metadata.name);
   });
 
+  test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('%s: three stages; the Namespace only in the first, Jobs only in the last', (_name, environment) => {
+    const { byStage } = synthEnvironment(environment);
+    const kinds = (objects: { kind: string }[]) => [...new Set(objects.map((o) => o.kind))].sort();
+    expect(kinds(byStage.namespace)).toEqual(['Namespace']);
+    expect(kinds(byStage.queue)).toEqual(['ConfigMap', 'CronJob', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'StatefulSet']);
+    expect(kinds(byStage.workers)).toEqual(['Job']);
+  });
+
   test('dev and prod use distinct namespaces; prod keeps the original\'s "ard"', () => {
     const namespaces = ENVIRONMENTS.map((e) => onlyOfKind(synthEnvironment(e).objects, 'Namespace').metadata.name);
     expect(new Set(namespaces).size).toBe(ENVIRONMENTS.length);

@@ -170,10 +170,10 @@ export function recoveryLoop(
 
 /**
  * The redis.conf our manifests deploy: the `redis.conf` of the ConfigMap in the committed
- * dist/prod/*.k8s.yaml, written to `file`. Throws if no such ConfigMap is committed.
+ * queue stage, dist/prod/queue/*.k8s.yaml, written to `file`. Throws if no such ConfigMap is committed.
  */
 export function writeCommittedRedisConf(file: string): string {
-  const distDir = path.join(ROOT, 'dist', 'prod');
+  const distDir = path.join(ROOT, 'dist', 'prod', 'queue');
   const manifests = readdirSync(distDir).filter((f) => f.endsWith('.k8s.yaml'));
   for (const manifest of manifests) {
     for (const doc of parseAllDocuments(readFileSync(path.join(distDir, manifest), 'utf8'))) {

@@ -1,15 +1,22 @@
 import { Chart, Testing } from 'cdk8s';
-import { CHART_ID } from '../../lib/app';
 import { EnvironmentConfig } from '../../lib/environments';
-import { WorkQueueChart } from '../../lib/work-queue-chart';
+import { Stage, STAGES, WorkQueueStages } from '../../lib/work-queue-chart';
 
 /** A synthesized Kubernetes object, as plain data. */
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
 
-/** Synthesizes one environment in memory (no files written). */
-export function synthEnvironment(environment: EnvironmentConfig): { chart: WorkQueueChart; objects: Manifest[] } {
-  const chart = new WorkQueueChart(Testing.app(), CHART_ID, environment);
-  return { chart, objects: Testing.synth(chart) as Manifest[] };
+/**
+ * Synthesizes one environment in memory (no files written): its stages, the objects of each
+ * stage, and all objects in apply order (namespace, queue, workers).
+ */
+export function synthEnvironment(environment: EnvironmentConfig): {
+  stages: WorkQueueStages;
+  byStage: Record<Stage, Manifest[]>;
+  objects: Manifest[];
+} {
+  const stages = new WorkQueueStages(Testing.app(), environment);
+  const byStage = Object.fromEntries(STAGES.map((stage) => [stage, Testing.synth(stages.charts[stage]) as Manifest[]])) as Record<Stage, Manifest[]>;
+  return { stages, byStage, objects: STAGES.flatMap((stage) => byStage[stage]) };
 }
 
 /** Synthesizes whatever a test built inside `build(chart)`. */
