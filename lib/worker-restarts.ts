@@ -69,15 +69,27 @@ export function workerJobsOf(objects: readonly unknown[]): WorkerJobRef[] {
  * the layout), or undefined when `dir` is not in a git work tree with a HEAD.
  */
 export function committedWorkerJobs(dir: string, cwd: string = process.cwd()): WorkerJobRef[] | undefined {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
+  const git = (args: string[], input?: string) =>
+    execFileSync('git', args, { cwd, input, stdio: ['pipe', 'pipe', 'ignore'], maxBuffer: 256 << 20 });
   let files: string[];
   try {
-    files = git('ls-tree', '-r', '--name-only', '--full-name', 'HEAD', '--', path.relative(cwd, path.resolve(cwd, dir)) || '.')
-      .split('\n').filter((f) => f.endsWith('.k8s.yaml'));
+    files = git(['ls-tree', '-r', '--name-only', '--full-name', 'HEAD', '--', path.relative(cwd, path.resolve(cwd, dir)) || '.'])
+      .toString('utf8').split('\n').filter((f) => f.endsWith('.k8s.yaml'));
   } catch {
     return undefined;
   }
-  return files.flatMap((file) => workerJobsOf(parseAllDocuments(git('show', `HEAD:${file}`)).map((d) => d.toJSON())));
+  if (files.length === 0) return [];
+  // One git process for all files: `<sha> blob <size>\n<content>\n` per file.
+  const batch = git(['cat-file', '--batch'], files.map((f) => `HEAD:${f}\n`).join(''));
+  const jobs: WorkerJobRef[] = [];
+  for (let at = 0; at < batch.length;) {
+    const headerEnd = batch.indexOf(10, at);
+    const size = Number(batch.toString('utf8', at, headerEnd).split(' ')[2]);
+    const content = batch.toString('utf8', headerEnd + 1, headerEnd + 1 + size);
+    jobs.push(...workerJobsOf(parseAllDocuments(content).map((d) => d.toJSON())));
+    at = headerEnd + 1 + size + 1;
+  }
+  return jobs;
 }
 
 /** Prints, on stderr (cdk8s synth shows only the app's stderr), what the synth of `apps` does to the workers. */
