@@ -96,6 +96,18 @@ function doneScenes(log: string): Set<string> {
   return new Set(readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('done ')).map((l) => l.slice(5)));
 }
 
+/** Every scene was done (at least once), and nothing is left pending or in processing. */
+async function expectCampaignDone(server: RedisServer, log: string, ids: readonly string[]): Promise<void> {
+  expect(doneScenes(log)).toEqual(new Set(ids));
+  const redis = new Redis(server.url);
+  try {
+    expect(await redis.llen('jobS2')).toBe(0);
+    expect(await redis.llen('jobS2:processing')).toBe(0);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 let server: RedisServer | undefined;
 let job: Job | undefined;
 afterEach(async () => {
@@ -122,14 +134,7 @@ test('workers applied before the enqueue wait at the gate, then do every scene a
   await job.done;
 
   expect(job.exits).toEqual([[0], [0], [0]]);
-  expect(doneScenes(log)).toEqual(new Set(ids));
-  const redis = new Redis(server.url);
-  try {
-    expect(await redis.llen('jobS2')).toBe(0);
-    expect(await redis.llen('jobS2:processing')).toBe(0);
-  } finally {
-    redis.disconnect();
-  }
+  await expectCampaignDone(server, log, ids);
 }, 120_000);
 
 test('a Redis restart mid-campaign costs at most one failed worker process per worker, never the campaign', async () => {
@@ -175,14 +180,7 @@ test('a Redis restart mid-campaign costs at most one failed worker process per w
     for (const count of failures) expect(count).toBeLessThanOrEqual(1);
     expect(failures.reduce((a, b) => a + b, 0)).toBeGreaterThan(0); // the restart did hit the workers
     for (const exits of job.exits) expect(exits[exits.length - 1]).toBe(0);
-    expect(doneScenes(log)).toEqual(new Set(ids));
-    const redis = new Redis(running.url);
-    try {
-      expect(await redis.llen('jobS2')).toBe(0);
-      expect(await redis.llen('jobS2:processing')).toBe(0);
-    } finally {
-      redis.disconnect();
-    }
+    await expectCampaignDone(running, log, ids);
   } finally {
     recovering = false;
     await recovery;
