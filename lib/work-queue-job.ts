@@ -88,7 +88,9 @@ export interface WorkQueueJobProps {
    */
   readonly waitForWorkSeconds?: number;
   /**
-   * Seconds a finished Job (and its pods' logs) stays before Kubernetes deletes it.
+   * Seconds a finished Job (and its pods' logs) stays before Kubernetes deletes it. After
+   * that, applying the workers stage again creates the Job anew: its pods wait at the gate
+   * for work, at most `waitForWorkSeconds`, and complete at once on an empty queue.
    * @default 86400 (one day)
    */
   readonly ttlSecondsAfterFinished?: number;

@@ -2,7 +2,7 @@ import { DEV, ENVIRONMENTS, EnvironmentConfig, PROD } from '../../lib/environmen
 import { LANDSAT, SENTINEL_1, SENTINEL_2 } from '../../lib/workflows';
 import { ofKind, onlyOfKind, synthEnvironment } from '../support/manifests';
 
-describe('WorkQueueChart', () => {
+describe('WorkQueueStages', () => {
   test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('%s: the Namespace comes first and everything else is in it', (_name, environment) => {
     const { objects } = synthEnvironment(environment);
     expect(objects[0].kind).toBe('Namespace');
