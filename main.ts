@@ -1,5 +1,9 @@
 import { buildApps } from './lib/app';
+import { reportWorkerRestarts } from './lib/worker-restarts';
 
-for (const app of buildApps()) {
+const apps = buildApps();
+for (const app of apps) {
   app.synth();
 }
+// Says which workflows' workers this change restarts, compared with the committed dist/.
+reportWorkerRestarts(apps);

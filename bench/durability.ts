@@ -1,6 +1,6 @@
 /**
  * What durability costs: `npm run queue -- enqueue` throughput against a redis-server running
- * the committed redis.conf (dist/prod ConfigMap: appendonly yes, appendfsync always) versus
+ * the committed redis.conf (dist/prod/queue ConfigMap: appendonly yes, appendfsync always) versus
  * the same file with `appendfsync everysec` and with `appendonly no` (the old deployment had no
  * persistence). Same scenes, fresh server and data directory per run, median of BENCH_RUNS.
  *

@@ -1,14 +1,12 @@
 import * as path from 'path';
 import { App, YamlOutputType } from 'cdk8s';
 import { ENVIRONMENTS, EnvironmentConfig } from './environments';
-import { WorkQueueChart } from './work-queue-chart';
-
-/** The chart id, and so the file name: `dist/<env>/ard-workqueue.k8s.yaml`. */
-export const CHART_ID = 'ard-workqueue';
+import { WorkQueueStages } from './work-queue-chart';
 
 /**
- * One cdk8s App per environment, each writing to `<outdir>/<environment name>/`, so that
- * `kubectl apply -f dist/<env>/` applies exactly one environment.
+ * One cdk8s App per environment, writing `<outdir>/<environment name>/<stage>/`, one file per
+ * object (`<Kind>.<name>.k8s.yaml`): `kubectl apply -f dist/<env>/<stage>/` applies exactly one
+ * stage of one environment, and a renamed worker Job shows as a renamed file in review.
  *
  * @param outdir where `cdk8s synth` wants output (it sets CDK8S_OUTDIR)
  */
@@ -17,8 +15,8 @@ export function buildApps(
   environments: readonly EnvironmentConfig[] = ENVIRONMENTS,
 ): App[] {
   return environments.map((environment) => {
-    const app = new App({ outdir: path.join(outdir, environment.name), yamlOutputType: YamlOutputType.FILE_PER_CHART });
-    new WorkQueueChart(app, CHART_ID, environment);
+    const app = new App({ outdir: path.join(outdir, environment.name), yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE });
+    new WorkQueueStages(app, environment);
     return app;
   });
 }

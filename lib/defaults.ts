@@ -31,9 +31,11 @@ export const DEFAULT_REDIS_TERMINATION_GRACE_PERIOD_SECONDS = 60;
 
 /** Worker pods at once. */
 export const DEFAULT_PARALLELISM = 1;
-export const DEFAULT_RESTART_POLICY = 'OnFailure';
-/** Generous: dead letters stop a poison item first. */
-export const DEFAULT_BACKOFF_LIMIT = 100;
+/**
+ * The Job's backoffLimit is this many failed pods per worker (× parallelism): a Redis restart
+ * costs about one per running worker, so a campaign survives several.
+ */
+export const BACKOFF_LIMIT_PER_WORKER = 10;
 /** A finished Job and its logs stay a day. */
 export const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 86_400;
 /** Secret whose keys become the workers' environment. */
@@ -44,3 +46,7 @@ export const DEFAULT_LOG_LEVEL = 'INFO';
 export const DEFAULT_WORKER_RESOURCES: ContainerResources = { cpu: '1', memory: '4Gi' };
 /** Size limit of the workers' scratch emptyDir, also requested as ephemeral storage. */
 export const DEFAULT_SCRATCH_SIZE_LIMIT = '20Gi';
+/** Size limit of the workers' /tmp emptyDir (TMPDIR, CPL_TMPDIR): GDAL writes whole rasters there. */
+export const DEFAULT_TMP_SIZE_LIMIT = '10Gi';
+/** Ephemeral storage a worker may use beyond scratch and /tmp (logs, the image's writable layer). */
+export const DEFAULT_EPHEMERAL_STORAGE_HEADROOM = '2Gi';

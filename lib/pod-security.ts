@@ -66,7 +66,11 @@ export interface ContainerResources {
   readonly cpuLimit?: string;
 }
 
-export function resourceRequirements(resources: ContainerResources, extraRequests: Record<string, string> = {}): k8s.ResourceRequirements {
+export function resourceRequirements(
+  resources: ContainerResources,
+  extraRequests: Record<string, string> = {},
+  extraLimits: Record<string, string> = {},
+): k8s.ResourceRequirements {
   const quantity = k8s.Quantity.fromString;
   return {
     requests: {
@@ -77,6 +81,7 @@ export function resourceRequirements(resources: ContainerResources, extraRequest
     limits: {
       memory: quantity(resources.memory),
       ...(resources.cpuLimit !== undefined ? { cpu: quantity(resources.cpuLimit) } : {}),
+      ...Object.fromEntries(Object.entries(extraLimits).map(([k, v]) => [k, quantity(v)])),
     },
   };
 }

@@ -9,7 +9,7 @@ import {
   ACL_BUILD_SCRIPT, aclSafeQueue, aclUser, ADMIN_USER, commandName, DEFAULT_ADMIN_SECRET, PASSWORD_KEY, RedisAclUser, renderAclTemplate,
 } from './redis-acl';
 import { AppendFsync, DEFAULT_DISABLED_COMMANDS, renderRedisConfig } from './redis-config';
-import { ConfigError, dnsLabel, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
+import { ConfigError, dnsLabel, dnsSubdomain, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
 import { WORKFLOWS } from '../protocol/workflows';
 
 /**
@@ -73,7 +73,11 @@ export type RedisStorage =
     readonly kind: 'persistentVolumeClaim';
     /** e.g. `"10Gi"`. Budget roughly 1 GiB of AOF per million queued scenes. */
     readonly size: string;
-    /** @default - the cluster's default storage class */
+    /**
+     * Use a class with `reclaimPolicy: Retain` and `volumeBindingMode: WaitForFirstConsumer`
+     * (README, "Storage class"), on network-attached disks that can move to another node.
+     * @default - the cluster's default storage class
+     */
     readonly storageClassName?: string;
   }
   | {
@@ -142,13 +146,31 @@ export interface RedisQueueStoreProps {
    * @default DEFAULT_REDIS_TERMINATION_GRACE_PERIOD_SECONDS (60)
    */
   readonly terminationGracePeriodSeconds?: number;
+  /**
+   * PriorityClass of the Redis pod, so that the scheduler preempts workers rather than the
+   * queue they all depend on. The class is created by the cluster operator.
+   * @default - none (the cluster's default priority)
+   */
+  readonly priorityClassName?: string;
+  /** @default - any node */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** @default - none */
+  readonly tolerations?: readonly k8s.Toleration[];
+  /**
+   * Affinity rules, as Kubernetes takes them (e.g. keep Redis off spot nodes).
+   * @default - none
+   */
+  readonly affinity?: k8s.Affinity;
 }
 
 /**
  * Redis as the work-queue store: a ConfigMap with redis.conf and the ACL users, a one-replica
- * StatefulSet, its headless Service, and the client Service `redis-master` that workers
- * connect to. An init container builds the ACL file from the ConfigMap and the password
- * Secrets; the Redis container never sees a password.
+ * StatefulSet, its headless Service, the client Service `redis-master` that workers connect
+ * to, and a PodDisruptionBudget that refuses every voluntary eviction of the one replica (a
+ * drain waits until an operator moves Redis deliberately, README "Redis and node drains").
+ * An init container builds the ACL file from the ConfigMap and the password Secrets; the Redis
+ * container never sees a password. The data volume claim is retained when the StatefulSet is
+ * deleted or scaled down.
  *
  * @see https://kubernetes.io/docs/tasks/job/fine-parallel-processing-work-queue/
  * @see https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/
@@ -182,6 +204,8 @@ export class RedisQueueStore extends Construct {
   public readonly statefulSet: k8s.KubeStatefulSet;
   public readonly headlessService: k8s.KubeService;
   public readonly service: k8s.KubeService;
+  public readonly podDisruptionBudget: k8s.KubePodDisruptionBudget;
+  public readonly priorityClassName?: string;
 
   constructor(scope: Construct, id: string, props: RedisQueueStoreProps = {}) {
     super(scope, id);
@@ -193,10 +217,16 @@ export class RedisQueueStore extends Construct {
     this.appendFsync = oneOf('redis.appendFsync', props.appendFsync ?? DEFAULT_APPEND_FSYNC, ['always', 'everysec']);
     this.disabledCommands = (props.disabledCommands ?? DEFAULT_DISABLED_COMMANDS).map((c) => commandName('redis.disabledCommands', c));
     const gracePeriod = positiveInteger('redis.terminationGracePeriodSeconds', props.terminationGracePeriodSeconds ?? DEFAULT_REDIS_TERMINATION_GRACE_PERIOD_SECONDS);
+    this.priorityClassName = props.priorityClassName === undefined
+      ? undefined
+      : dnsSubdomain('redis.priorityClassName', props.priorityClassName);
     quantityBytes('redis.storage.' + (this.storage.kind === 'emptyDir' ? 'sizeLimit' : 'size'),
       this.storage.kind === 'emptyDir' ? this.storage.sizeLimit ?? DEFAULT_REDIS_EMPTY_DIR_SIZE_LIMIT : this.storage.size);
     if (this.disabledCommands.includes('ping')) {
       throw new ConfigError("'redis.disabledCommands' must not contain PING: the queue tool checks the connection with it");
+    }
+    if (this.disabledCommands.includes('llen')) {
+      throw new ConfigError("'redis.disabledCommands' must not contain LLEN: the workers and their wait-for-work gate need it");
     }
     this.adminPasswordSecret = { name: dnsLabel('redis.adminSecret', props.adminSecret ?? DEFAULT_ADMIN_SECRET, 253), key: PASSWORD_KEY };
     const admin: RedisAclUser = {
@@ -249,6 +279,8 @@ export class RedisQueueStore extends Construct {
         replicas: 1,
         selector: { matchLabels: selector },
         updateStrategy: { type: 'RollingUpdate' },
+        // Stated, not left to the cluster's default: the queue's data outlives the StatefulSet.
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
           metadata: {
             labels: this.podLabels,
@@ -261,6 +293,10 @@ export class RedisQueueStore extends Construct {
             securityContext: restrictedPodSecurityContext(REDIS_UID),
             // On SIGTERM Redis fsyncs the AOF and exits; give it time on a slow disk.
             terminationGracePeriodSeconds: gracePeriod,
+            priorityClassName: this.priorityClassName,
+            nodeSelector: props.nodeSelector ? { ...props.nodeSelector } : undefined,
+            tolerations: props.tolerations ? [...props.tolerations] : undefined,
+            affinity: props.affinity,
             initContainers: [{
               name: 'acl',
               image: this.image,
@@ -330,6 +366,13 @@ export class RedisQueueStore extends Construct {
           }]
           : undefined,
       },
+    });
+
+    this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'pdb', {
+      metadata: { name: 'redis', labels: this.podLabels },
+      // One replica and no voluntary eviction: `kubectl drain` waits on this node until Redis
+      // is moved on purpose, instead of taking the queue away from every worker.
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(0), selector: { matchLabels: selector } },
     });
   }
 }

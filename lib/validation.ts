@@ -21,6 +21,16 @@ export function dnsLabel(field: string, value: string, maxLength = 63): string {
   return value;
 }
 
+/** @see https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#dns-subdomain-names */
+export function dnsSubdomain(field: string, value: string): string {
+  if (value.length > 253 || !value.split('.').every((part) => DNS_LABEL.test(part))) {
+    throw new ConfigError(
+      `'${field}' must be a DNS subdomain (DNS labels joined by '.', at most 253 characters), got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
 /**
  * An image reference pinned by a tag other than `latest`; a digest may follow
  * (`name:tag@sha256:<64 hex>`), and then the runtime pulls exactly that image.

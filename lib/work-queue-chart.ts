@@ -1,10 +1,10 @@
-import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { DefaultDenyIngress } from './default-deny-ingress';
+import { DEFAULT_NAMESPACE } from './defaults';
 import type { EnvironmentConfig } from './environments';
 import { QueueMonitoring } from './queue-monitoring';
-import { DEFAULT_NAMESPACE } from './defaults';
 import { QueueRecovery } from './queue-recovery';
-import { DefaultDenyIngress } from './default-deny-ingress';
 import { RedisAccessPolicy } from './redis-access-policy';
 import { exporterAclUser } from './redis-exporter';
 import { RedisQueueStore } from './redis-queue-store';
@@ -13,28 +13,44 @@ import { WorkQueueJob } from './work-queue-job';
 import { WorkQueueNamespace } from './work-queue-namespace';
 
 /**
- * Everything one environment deploys: its namespace (first in the output, so a single
- * `kubectl apply -f dist/<env>/` creates it before the rest), the Redis queue store, one
- * work-queue Job and one recovery CronJob per workflow, the NetworkPolicy for Redis, and a
- * default-deny ingress policy for everything else.
+ * The apply stages of one environment, in the order a campaign needs them; each is a chart
+ * synthesized into its own folder `dist/<env>/<stage>/`:
+ * - `namespace`: the Namespace, applied once and never part of a routine delete (deleting it
+ *   deletes the queue's PersistentVolumeClaim);
+ * - `queue`: Redis, its policies and the recovery CronJobs; applied before the enqueue;
+ * - `workers`: the worker Jobs; applied after the enqueue, deleted to stop a campaign.
+ * Only the `namespace` stage holds the Namespace, so `kubectl apply` / `delete` of `queue/` or
+ * `workers/` never touches it, nor the data volume.
  */
-export class WorkQueueChart extends Chart {
-  public readonly environment: EnvironmentConfig;
+export const STAGES = ['namespace', 'queue', 'workers'] as const;
+export type Stage = typeof STAGES[number];
+
+/** Stage `namespace`: the environment's Namespace, labelled for Pod Security Admission. */
+export class NamespaceStage extends Chart {
   public readonly workQueueNamespace: WorkQueueNamespace;
+
+  constructor(scope: Construct, id: string, props: { readonly name: string; readonly workers: WorkersStage }) {
+    super(scope, id);
+    // Enforce the strictest Pod Security level every pod passes; warn/audit stay restricted.
+    this.workQueueNamespace = new WorkQueueNamespace(this, 'namespace', {
+      name: props.name,
+      enforce: props.workers.jobs.every((job) => job.meetsRestrictedProfile) ? 'restricted' : 'baseline',
+    });
+  }
+}
+
+/**
+ * Stage `queue`: Redis (StatefulSet, Services, PodDisruptionBudget, ACL users), the
+ * NetworkPolicies, recovery, and the metrics exporter with its monitor, rules and dashboard.
+ */
+export class QueueStage extends Chart {
   public readonly redis: RedisQueueStore;
-  public readonly jobs: readonly WorkQueueJob[];
   public readonly recovery: QueueRecovery;
   /** The exporter, and the monitor, rules and dashboard the environment enables. */
   public readonly monitoring?: QueueMonitoring;
 
-  constructor(scope: Construct, id: string, environment: EnvironmentConfig) {
-    const namespaceName = dnsLabel(`environments.${environment.name}.namespace`, environment.namespace ?? DEFAULT_NAMESPACE);
-    super(scope, id, { namespace: namespaceName });
-    dnsLabel('environments[].name', environment.name);
-    this.environment = environment;
-    checkUnique('workflow name', environment.workflows.map((w) => w.workflow.name));
-    checkUnique('queue', environment.workflows.map((w) => w.workflow.queue));
-
+  constructor(scope: Construct, id: string, environment: EnvironmentConfig, namespace: string) {
+    super(scope, id, { namespace });
     // The default user may touch exactly this environment's queues; the exporter logs in as its own user.
     const queues = environment.workflows.map((w) => w.workflow.queue);
     const exporterUsers = environment.monitoring ? [exporterAclUser(environment.monitoring.exporter ?? {}, queues)] : [];
@@ -43,10 +59,6 @@ export class WorkQueueChart extends Chart {
       queues,
       users: [...(environment.redis?.users ?? []), ...exporterUsers],
     });
-    this.jobs = environment.workflows.map((deployment) => new WorkQueueJob(this, `${deployment.workflow.name}-worker`, {
-      ...deployment,
-      redis: this.redis,
-    }));
     this.recovery = new QueueRecovery(this, 'recovery', {
       ...environment.recovery,
       redis: this.redis,
@@ -59,21 +71,52 @@ export class WorkQueueChart extends Chart {
         ...environment.monitoring,
         redis: this.redis,
         workflows: environment.workflows.map((w) => w.workflow),
-        namespace: namespaceName,
+        namespace,
         recoveryGraceSeconds: this.recovery.graceSeconds,
       });
     }
+  }
+}
 
-    // Enforce the strictest Pod Security level every pod passes; warn/audit stay restricted.
-    this.workQueueNamespace = new WorkQueueNamespace(this, 'namespace', {
-      name: namespaceName,
-      enforce: this.jobs.every((job) => job.meetsRestrictedProfile) ? 'restricted' : 'baseline',
-    });
-    // A Namespace is cluster-scoped: it takes no metadata.namespace from the chart.
-    this.workQueueNamespace.namespace.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
-    for (const apiObject of this.node.findAll().filter(ApiObject.isApiObject)) {
-      if (apiObject !== this.workQueueNamespace.namespace) apiObject.addDependency(this.workQueueNamespace.namespace);
-    }
+/** Stage `workers`: one work-queue Job per workflow. */
+export class WorkersStage extends Chart {
+  public readonly jobs: readonly WorkQueueJob[];
+
+  constructor(scope: Construct, id: string, environment: EnvironmentConfig, namespace: string, redis: RedisQueueStore) {
+    super(scope, id, { namespace });
+    this.jobs = environment.workflows.map((deployment) => new WorkQueueJob(this, `${deployment.workflow.name}-worker`, {
+      ...deployment,
+      redis,
+    }));
+  }
+}
+
+/**
+ * Everything one environment deploys, as its three stage charts (see {@link STAGES}), built
+ * in `scope` (one cdk8s App per environment; each chart becomes the folder of its id).
+ */
+export class WorkQueueStages {
+  public readonly environment: EnvironmentConfig;
+  public readonly namespaceName: string;
+  public readonly namespace: NamespaceStage;
+  public readonly queue: QueueStage;
+  public readonly workers: WorkersStage;
+
+  constructor(scope: Construct, environment: EnvironmentConfig) {
+    this.namespaceName = dnsLabel(`environments.${environment.name}.namespace`, environment.namespace ?? DEFAULT_NAMESPACE);
+    dnsLabel('environments[].name', environment.name);
+    this.environment = environment;
+    checkUnique('workflow name', environment.workflows.map((w) => w.workflow.name));
+    checkUnique('queue', environment.workflows.map((w) => w.workflow.queue));
+
+    this.queue = new QueueStage(scope, 'queue', environment, this.namespaceName);
+    this.workers = new WorkersStage(scope, 'workers', environment, this.namespaceName, this.queue.redis);
+    this.namespace = new NamespaceStage(scope, 'namespace', { name: this.namespaceName, workers: this.workers });
+  }
+
+  /** The stage charts in apply order. */
+  get charts(): Record<Stage, Chart> {
+    return { namespace: this.namespace, queue: this.queue, workers: this.workers };
   }
 }
 

@@ -4,15 +4,19 @@ import * as k8s from '../imports/k8s';
 import { LeaseHeartbeatSettings, leaseHeartbeatPodParts, ResolvedLeaseHeartbeat, resolveLeaseHeartbeat } from './lease-heartbeat';
 import { componentLabels, REDIS_CLIENT_LABEL, WORKFLOW_LABEL } from './labels';
 import {
-  DEFAULT_BACKOFF_LIMIT, DEFAULT_CREDENTIALS_SECRET, DEFAULT_LOG_LEVEL, DEFAULT_PARALLELISM, DEFAULT_RESTART_POLICY,
-  DEFAULT_SCRATCH_SIZE_LIMIT, DEFAULT_TTL_SECONDS_AFTER_FINISHED, DEFAULT_WORKER_RESOURCES,
+  BACKOFF_LIMIT_PER_WORKER, DEFAULT_CREDENTIALS_SECRET, DEFAULT_EPHEMERAL_STORAGE_HEADROOM, DEFAULT_LOG_LEVEL, DEFAULT_PARALLELISM,
+  DEFAULT_SCRATCH_SIZE_LIMIT, DEFAULT_TMP_SIZE_LIMIT, DEFAULT_TTL_SECONDS_AFTER_FINISHED, DEFAULT_WORKER_RESOURCES,
 } from './defaults';
 import {
   ContainerResources, meetsRestricted, RESTRICTED_CONTAINER_SECURITY_CONTEXT, resourceRequirements, restrictedPodSecurityContext,
 } from './pod-security';
 import { RedisQueueStore } from './redis-queue-store';
-import { absolutePath, ConfigError, dnsLabel, noLiteralCredentials, nonNegativeInteger, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
+import { absolutePath, ConfigError, dnsLabel, noLiteralCredentials, nonNegativeInteger, pinnedImage, positiveInteger, quantityBytes } from './validation';
+import { DEFAULT_WAIT_FOR_WORK_SECONDS, waitForWorkGate } from './wait-for-work';
 import { DEFAULT_INTER_DIR, WorkflowDefinition } from '../protocol/workflows';
+
+/** Label on every worker Job: the hash of its pod template, also the end of the Job's name. */
+export const TEMPLATE_HASH_LABEL = 'ard-workqueue/template-hash';
 
 /** Writable scratch space for the worker's intermediate files (`inter_dir` of the items). */
 export interface ScratchVolume {
@@ -22,9 +26,21 @@ export interface ScratchVolume {
    */
   readonly path?: string;
   /**
-   * Size limit of the emptyDir, also requested as ephemeral storage so the scheduler places
-   * the pod on a node with room for it. One scene needs several GB.
+   * Size limit of the emptyDir; part of the worker's ephemeral-storage request and limit, so
+   * the scheduler places the pod on a node with room for it. One scene needs several GB.
    * @default DEFAULT_SCRATCH_SIZE_LIMIT ("20Gi")
+   */
+  readonly sizeLimit?: string;
+}
+
+/**
+ * Temporary files (`TMPDIR`, GDAL's `CPL_TMPDIR`): an emptyDir at `/tmp`. GDAL and rio-cogeo
+ * write whole intermediate rasters there, so it is sized like scratch space, not like a cache.
+ */
+export interface TmpVolume {
+  /**
+   * Size limit of the emptyDir at `/tmp`.
+   * @default DEFAULT_TMP_SIZE_LIMIT ("10Gi")
    */
   readonly sizeLimit?: string;
 }
@@ -63,20 +79,23 @@ export interface WorkQueueJobProps {
    */
   readonly image?: string;
   /**
-   * `OnFailure` restarts a crashed worker in place (its item is recovered by the
-   * requeue-expired CronJob); `Never` starts a new pod instead.
-   * @default DEFAULT_RESTART_POLICY ('OnFailure')
-   */
-  readonly restartPolicy?: 'OnFailure' | 'Never';
-  /**
-   * Worker failures (container restarts or failed pods) before the whole Job is marked
-   * failed and all its workers stop. A long campaign sees OOM kills and node drains, so
-   * this is generous; dead-lettering stops a poison item long before.
-   * @default DEFAULT_BACKOFF_LIMIT (100)
+   * Failed worker pods before the whole Job is marked failed and all its workers stop.
+   * Disruptions (drains, preemption, API evictions) never count: the pod failure policy
+   * ignores them. A Redis restart costs about one failed pod per running worker, an OOM kill
+   * or a crash one; dead-lettering stops a poison item after `recovery.maxAttempts`.
+   * @default BACKOFF_LIMIT_PER_WORKER × parallelism (10 × parallelism)
    */
   readonly backoffLimit?: number;
   /**
-   * Seconds a finished Job (and its pods' logs) stays before Kubernetes deletes it.
+   * Seconds each worker pod's `wait-for-work` gate waits for work in the queue before it lets
+   * the worker run anyway (which then exits 0 on an empty queue). 0 waits only for Redis.
+   * @default DEFAULT_WAIT_FOR_WORK_SECONDS (1800: 30 minutes)
+   */
+  readonly waitForWorkSeconds?: number;
+  /**
+   * Seconds a finished Job (and its pods' logs) stays before Kubernetes deletes it. After
+   * that, applying the workers stage again creates the Job anew: its pods wait at the gate
+   * for work, at most `waitForWorkSeconds`, and complete at once on an empty queue.
    * @default DEFAULT_TTL_SECONDS_AFTER_FINISHED (86400: one day)
    */
   readonly ttlSecondsAfterFinished?: number;
@@ -113,6 +132,14 @@ export interface WorkQueueJobProps {
   readonly resources?: ContainerResources;
   /** @default - scratch at "/data/intermediate/", 20Gi */
   readonly scratch?: ScratchVolume;
+  /** @default - `/tmp` of 10Gi */
+  readonly tmp?: TmpVolume;
+  /**
+   * Ephemeral storage beyond scratch and `/tmp` (container logs, files the image writes to its
+   * root filesystem): the worker requests and is limited to scratch + tmp + this.
+   * @default DEFAULT_EPHEMERAL_STORAGE_HEADROOM ("2Gi")
+   */
+  readonly ephemeralStorageHeadroom?: string;
   /** @default - any node */
   readonly nodeSelector?: Readonly<Record<string, string>>;
   /** @default - none */
@@ -144,8 +171,13 @@ export interface WorkQueueJobProps {
  * One work-queue Job for one workflow: `parallelism` workers, `completions` unset, each
  * worker taking items from the workflow's Redis list until it is empty.
  *
- * A Job's pod template is immutable, so the Job's name ends in a hash of its pod template:
- * a changed template makes a new Job instead of a failing `kubectl apply`. Parallelism is
+ * Every worker pod first passes the `wait-for-work` gate. `restartPolicy: Never` makes each
+ * retry a fresh pod (the gate runs again, scratch starts empty, the failed pod keeps its logs),
+ * and the pod failure policy ignores disruptions, so only real failures count.
+ *
+ * A Job's pod template is immutable, so the Job's name ends in a hash of its pod template,
+ * also set as the label `ard-workqueue/template-hash`: a changed template makes a new Job,
+ * which replaces the old one (README, "Rolling out a new worker template"). Parallelism is
  * not part of the hash, so scaling a running campaign patches the Job in place.
  *
  * @see https://kubernetes.io/docs/tasks/job/fine-parallel-processing-work-queue/
@@ -155,14 +187,19 @@ export class WorkQueueJob extends Construct {
   public readonly workflow: WorkflowDefinition;
   public readonly parallelism: number;
   public readonly image: string;
-  public readonly restartPolicy: 'OnFailure' | 'Never';
   public readonly backoffLimit: number;
+  public readonly waitForWorkSeconds: number;
   public readonly ttlSecondsAfterFinished: number;
   public readonly activeDeadlineSeconds?: number;
   public readonly credentialsSecret: string;
   public readonly scratchPath: string;
   public readonly scratchSizeLimit: string;
-  /** `<workflow>-worker-<hash of the pod template>`. */
+  public readonly tmpSizeLimit: string;
+  /** Ephemeral storage the worker container requests and is limited to: scratch + tmp + headroom. */
+  public readonly ephemeralStorage: string;
+  /** First 10 hex digits of the SHA-256 of the pod template. */
+  public readonly templateHash: string;
+  /** `<workflow>-worker-<templateHash>`. */
   public readonly jobName: string;
   /** Whether the worker pods pass the restricted Pod Security Standard. */
   public readonly meetsRestrictedProfile: boolean;
@@ -177,8 +214,8 @@ export class WorkQueueJob extends Construct {
     const field = (f: string) => `workflows.${name}.${f}`;
     this.parallelism = positiveInteger(field('parallelism'), props.parallelism ?? DEFAULT_PARALLELISM);
     this.image = pinnedImage(field('image'), props.image ?? props.workflow.image);
-    this.restartPolicy = oneOf(field('restartPolicy'), props.restartPolicy ?? DEFAULT_RESTART_POLICY, ['OnFailure', 'Never']);
-    this.backoffLimit = nonNegativeInteger(field('backoffLimit'), props.backoffLimit ?? DEFAULT_BACKOFF_LIMIT);
+    this.backoffLimit = nonNegativeInteger(field('backoffLimit'), props.backoffLimit ?? BACKOFF_LIMIT_PER_WORKER * this.parallelism);
+    this.waitForWorkSeconds = nonNegativeInteger(field('waitForWorkSeconds'), props.waitForWorkSeconds ?? DEFAULT_WAIT_FOR_WORK_SECONDS);
     this.ttlSecondsAfterFinished = nonNegativeInteger(field('ttlSecondsAfterFinished'), props.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED);
     this.activeDeadlineSeconds = props.activeDeadlineSeconds === undefined
       ? undefined
@@ -186,7 +223,12 @@ export class WorkQueueJob extends Construct {
     this.credentialsSecret = dnsLabel(field('credentialsSecret'), props.credentialsSecret ?? DEFAULT_CREDENTIALS_SECRET);
     this.scratchPath = absolutePath(field('scratch.path'), props.scratch?.path ?? DEFAULT_INTER_DIR);
     this.scratchSizeLimit = props.scratch?.sizeLimit ?? DEFAULT_SCRATCH_SIZE_LIMIT;
-    quantityBytes(field('scratch.sizeLimit'), this.scratchSizeLimit);
+    this.tmpSizeLimit = props.tmp?.sizeLimit ?? DEFAULT_TMP_SIZE_LIMIT;
+    const headroom = props.ephemeralStorageHeadroom ?? DEFAULT_EPHEMERAL_STORAGE_HEADROOM;
+    this.ephemeralStorage = formatBytes(
+      quantityBytes(field('scratch.sizeLimit'), this.scratchSizeLimit) +
+      quantityBytes(field('tmp.sizeLimit'), this.tmpSizeLimit) +
+      quantityBytes(field('ephemeralStorageHeadroom'), headroom));
     const env = props.env ?? {};
     noLiteralCredentials(field('env'), env);
     for (const [reserved, instead] of Object.entries(RESERVED_ENV)) {
@@ -208,9 +250,18 @@ export class WorkQueueJob extends Construct {
 
     const redis = props.redis;
     const template: k8s.PodTemplateSpec = {
-      metadata: { labels: podLabels, annotations: heartbeat?.annotations },
+      metadata: {
+        labels: podLabels,
+        // A scene takes up to an hour: autoscalers must not consolidate a node under a worker.
+        annotations: {
+          'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false',
+          'karpenter.sh/do-not-disrupt': 'true',
+          ...heartbeat?.annotations,
+        },
+      },
       spec: {
-        restartPolicy: this.restartPolicy,
+        // Each retry is a new pod: the gate runs again and scratch starts empty.
+        restartPolicy: 'Never',
         automountServiceAccountToken: false,
         // Kubernetes would inject REDIS_* variables for Services in the namespace; we set our own.
         enableServiceLinks: false,
@@ -219,7 +270,7 @@ export class WorkQueueJob extends Construct {
         nodeSelector: props.nodeSelector ? { ...props.nodeSelector } : undefined,
         tolerations: props.tolerations ? [...props.tolerations] : undefined,
         affinity: props.affinity ?? (props.spreadAcrossNodes ? spreadAcrossNodes(selectorLabels) : undefined),
-        initContainers: [waitForRedis(redis)],
+        initContainers: [waitForWorkGate({ redis, queue: props.workflow.queue, waitSeconds: this.waitForWorkSeconds })],
         containers: [{
           name: 'worker',
           image: this.image,
@@ -227,34 +278,44 @@ export class WorkQueueJob extends Construct {
           env: [
             { name: 'REDIS_SERVICE_HOST', value: redis.serviceHost },
             { name: 'LOGLEVEL', value: props.logLevel ?? DEFAULT_LOG_LEVEL },
+            // Temporary files on the sized /tmp volume, not on the node's root filesystem.
+            { name: 'TMPDIR', value: TMP_PATH },
+            { name: 'CPL_TMPDIR', value: TMP_PATH },
             ...Object.entries(env).map(([k, v]) => ({ name: k, value: v })),
             ...heartbeat?.env ?? [],
           ],
           envFrom: [{ secretRef: { name: this.credentialsSecret, optional: props.credentialsOptional ?? false } }],
-          resources: resourceRequirements(props.resources ?? DEFAULT_WORKER_RESOURCES, { 'ephemeral-storage': this.scratchSizeLimit }),
+          resources: resourceRequirements(props.resources ?? DEFAULT_WORKER_RESOURCES, { 'ephemeral-storage': this.ephemeralStorage }, { 'ephemeral-storage': this.ephemeralStorage }),
           securityContext: containerSecurity,
           volumeMounts: [
             { name: 'scratch', mountPath: this.scratchPath.replace(/(.)\/+$/, '$1') },
-            { name: 'tmp', mountPath: '/tmp' },
+            { name: 'tmp', mountPath: TMP_PATH },
             ...heartbeat ? [heartbeat.volumeMount] : [],
           ],
         }],
         volumes: [
           { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(this.scratchSizeLimit) } },
-          { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+          { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString(this.tmpSizeLimit) } },
           ...heartbeat ? [heartbeat.volume] : [],
         ],
       },
     };
 
-    this.jobName = `${name}-worker-${podTemplateHash(template)}`;
+    this.templateHash = podTemplateHash(template);
+    this.jobName = `${name}-worker-${this.templateHash}`;
     this.job = new k8s.KubeJob(this, 'job', {
-      metadata: { name: this.jobName, labels: { ...componentLabels('ard-worker', 'worker'), ...selectorLabels } },
+      metadata: {
+        name: this.jobName,
+        labels: { ...componentLabels('ard-worker', 'worker'), ...selectorLabels, [TEMPLATE_HASH_LABEL]: this.templateHash },
+      },
       spec: {
         parallelism: this.parallelism,
         // completions unset: the work-queue pattern; the Job succeeds when a worker exits 0
         // (the queue is empty) and the others have finished.
         backoffLimit: this.backoffLimit,
+        // Drains, preemption and API evictions are not the worker's fault: retry without
+        // counting them against backoffLimit.
+        podFailurePolicy: { rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }] },
         ttlSecondsAfterFinished: this.ttlSecondsAfterFinished,
         activeDeadlineSeconds: this.activeDeadlineSeconds,
         template,
@@ -263,8 +324,21 @@ export class WorkQueueJob extends Construct {
   }
 }
 
+/** Where the `tmp` volume is mounted: `TMPDIR` and `CPL_TMPDIR`. */
+const TMP_PATH = '/tmp';
+
 /** Env vars the construct sets itself, and the prop that sets each. */
-const RESERVED_ENV: Record<string, string> = { REDIS_SERVICE_HOST: "the 'redis' prop", LOGLEVEL: "'logLevel'" };
+const RESERVED_ENV: Record<string, string> = {
+  REDIS_SERVICE_HOST: "the 'redis' prop", LOGLEVEL: "'logLevel'", TMPDIR: "'tmp'", CPL_TMPDIR: "'tmp'",
+};
+
+/** Bytes as a Kubernetes quantity in the largest binary unit that divides them (`54Gi`, `1536Mi`). */
+function formatBytes(bytes: number): string {
+  for (const [unit, factor] of [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
+    if (bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return String(bytes);
+}
 
 /**
  * The restricted profile for an image that can run as a non-root `runAsUser`; otherwise
@@ -292,23 +366,6 @@ function workerSecurity(security: WorkerSecurityProps): { pod: k8s.PodSecurityCo
 /** First 10 hex digits of the SHA-256 of the pod template: enough to tell templates apart. */
 function podTemplateHash(template: k8s.PodTemplateSpec): string {
   return createHash('sha256').update(JSON.stringify(k8s.KubePodTemplate.manifest({ template }))).digest('hex').slice(0, 10);
-}
-
-/** An init container that holds the worker until Redis answers PING. */
-function waitForRedis(redis: RedisQueueStore): k8s.Container {
-  return {
-    name: 'wait-for-redis',
-    // Not redis.image: patching the Redis server must not rename running worker Jobs.
-    image: redis.clientImage,
-    imagePullPolicy: 'IfNotPresent',
-    command: [
-      'sh', '-c',
-      `until [ "$(redis-cli -h ${redis.serviceHost} -p ${redis.port} ping)" = PONG ]; do ` +
-        `echo "waiting for redis at ${redis.serviceHost}:${redis.port}"; sleep 2; done`,
-    ],
-    resources: resourceRequirements({ cpu: '10m', memory: '32Mi' }),
-    securityContext: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT, runAsUser: 999, runAsGroup: 999 },
-  };
 }
 
 function spreadAcrossNodes(labels: Record<string, string>): k8s.Affinity {

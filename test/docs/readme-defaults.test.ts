@@ -1,12 +1,13 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import {
-  DEFAULT_APPEND_FSYNC, DEFAULT_BACKOFF_LIMIT, DEFAULT_CREDENTIALS_SECRET, DEFAULT_LOG_LEVEL, DEFAULT_NAMESPACE, DEFAULT_PARALLELISM,
-  DEFAULT_REDIS_RESOURCES, DEFAULT_REDIS_STORAGE, DEFAULT_REDIS_TERMINATION_GRACE_PERIOD_SECONDS, DEFAULT_RESTART_POLICY,
+  DEFAULT_APPEND_FSYNC, DEFAULT_EPHEMERAL_STORAGE_HEADROOM, DEFAULT_TMP_SIZE_LIMIT, DEFAULT_CREDENTIALS_SECRET, DEFAULT_LOG_LEVEL, DEFAULT_NAMESPACE, DEFAULT_PARALLELISM,
+  DEFAULT_REDIS_RESOURCES, DEFAULT_REDIS_STORAGE, DEFAULT_REDIS_TERMINATION_GRACE_PERIOD_SECONDS,
   DEFAULT_SCRATCH_SIZE_LIMIT, DEFAULT_TTL_SECONDS_AFTER_FINISHED, DEFAULT_WORKER_RESOURCES,
 } from '../../lib/defaults';
 import { DEFAULT_DISABLED_COMMANDS } from '../../lib/redis-config';
 import { DEFAULT_REDIS_IMAGE } from '../../lib/redis-queue-store';
+import { DEFAULT_WAIT_FOR_WORK_SECONDS } from '../../lib/wait-for-work';
 import { DEFAULT_INTER_DIR } from '../../protocol/workflows';
 
 // The README's configuration tables document the defaults; the code has them as named constants.
@@ -51,13 +52,14 @@ const TABLES: Array<[heading: string, defaults: Record<string, unknown>]> = [
   }],
   ['### Workers (`WorkflowDeployment` = `WorkQueueJobProps` without `redis`)', {
     parallelism: DEFAULT_PARALLELISM,
-    restartPolicy: DEFAULT_RESTART_POLICY,
-    backoffLimit: DEFAULT_BACKOFF_LIMIT,
+    waitForWorkSeconds: DEFAULT_WAIT_FOR_WORK_SECONDS,
     ttlSecondsAfterFinished: DEFAULT_TTL_SECONDS_AFTER_FINISHED,
     credentialsSecret: DEFAULT_CREDENTIALS_SECRET,
     logLevel: DEFAULT_LOG_LEVEL,
     resources: DEFAULT_WORKER_RESOURCES,
     scratch: { path: DEFAULT_INTER_DIR, sizeLimit: DEFAULT_SCRATCH_SIZE_LIMIT },
+    tmp: { sizeLimit: DEFAULT_TMP_SIZE_LIMIT },
+    ephemeralStorageHeadroom: DEFAULT_EPHEMERAL_STORAGE_HEADROOM,
   }],
 ];
 

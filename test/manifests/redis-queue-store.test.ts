@@ -18,6 +18,10 @@ const ALL_PROPS: Required<RedisQueueStoreProps> = {
   appendFsync: 'everysec',
   disabledCommands: ['FLUSHALL'],
   terminationGracePeriodSeconds: 120,
+  priorityClassName: 'ard.queue-critical',
+  nodeSelector: { 'node.kubernetes.io/lifecycle': 'on-demand' },
+  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'queue', effect: 'NoSchedule' }],
+  affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'spot', operator: 'NotIn', values: ['true'] }] }] } } },
 };
 
 describe('RedisQueueStore', () => {
@@ -95,6 +99,28 @@ describe('RedisQueueStore', () => {
       },
     });
     expect(statefulSet.spec.template.spec.terminationGracePeriodSeconds).toBe(120);
+    expect(statefulSet.spec.template.spec).toMatchObject({
+      priorityClassName: 'ard.queue-critical',
+      nodeSelector: ALL_PROPS.nodeSelector,
+      tolerations: ALL_PROPS.tolerations,
+      affinity: ALL_PROPS.affinity,
+    });
+  });
+
+  test('no voluntary eviction of the one replica: a PodDisruptionBudget with maxUnavailable 0 selects the Redis pod', () => {
+    const objects = synthRedis();
+    const pdb = onlyOfKind(objects, 'PodDisruptionBudget', 'redis');
+    expect(pdb.apiVersion).toBe('policy/v1');
+    expect(pdb.spec).toEqual({ maxUnavailable: 0, selector: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'redis' } } });
+    expect(onlyOfKind(objects, 'StatefulSet').spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
+  });
+
+  test('the data volume claim is retained, stated explicitly; no priority or placement by default', () => {
+    const statefulSet = onlyOfKind(synthRedis(), 'StatefulSet');
+    expect(statefulSet.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+    for (const field of ['priorityClassName', 'nodeSelector', 'tolerations', 'affinity']) {
+      expect(statefulSet.spec.template.spec).not.toHaveProperty(field);
+    }
   });
 
   test('emptyDir storage for development: no claim template, a size-limited emptyDir', () => {
@@ -180,6 +206,8 @@ describe('RedisQueueStore', () => {
     [{ users: [{ name: 'exporter', rules: ['+info', '>hunter2'], passwordSecret: { name: 'x' } }] }, `'redis.users[0].rules' must be ACL rules without passwords or on/off/reset (a password comes from 'passwordSecret'), got ">hunter2"`],
     [{ users: [{ name: 'exporter', rules: ['(+get nopass)'], passwordSecret: { name: 'x' } }] }, `'redis.users[0].rules' must be ACL rules without passwords or on/off/reset (a password comes from 'passwordSecret'), got "(+get nopass)"`],
     [{ terminationGracePeriodSeconds: 0 }, `'redis.terminationGracePeriodSeconds' must be a positive integer, got 0`],
+    [{ disabledCommands: ['FLUSHALL', 'llen'] }, `'redis.disabledCommands' must not contain LLEN: the workers and their wait-for-work gate need it`],
+    [{ priorityClassName: 'High_Priority' }, `'redis.priorityClassName' must be a DNS subdomain (DNS labels joined by '.', at most 253 characters), got "High_Priority"`],
   ])('refuses %j', (props, message) => {
     expect(() => synthRedis(props as RedisQueueStoreProps)).toThrow(message);
   });

@@ -2,12 +2,22 @@ import { DEV, ENVIRONMENTS, EnvironmentConfig, PROD } from '../../lib/environmen
 import { LANDSAT, SENTINEL_1, SENTINEL_2 } from '../../protocol/workflows';
 import { ofKind, onlyOfKind, synthEnvironment } from '../support/manifests';
 
-describe('WorkQueueChart', () => {
+describe('WorkQueueStages', () => {
   test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('%s: the Namespace comes first and everything else is in it', (_name, environment) => {
     const { objects } = synthEnvironment(environment);
     expect(objects[0].kind).toBe('Namespace');
     expect(objects[0].metadata).not.toHaveProperty('namespace');
     for (const object of objects.slice(1)) expect(object.metadata.namespace).toBe(objects[0].metadata.name);
+  });
+
+  test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('%s: three stages; the Namespace only in the first, Jobs only in the last', (_name, environment) => {
+    const { byStage } = synthEnvironment(environment);
+    const kinds = (objects: { kind: string }[]) => [...new Set(objects.map((o) => o.kind))].sort();
+    expect(kinds(byStage.namespace)).toEqual(['Namespace']);
+    expect(kinds(byStage.queue)).toEqual(expect.arrayContaining(['ConfigMap', 'CronJob', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'StatefulSet']));
+    expect(kinds(byStage.queue)).not.toContain('Job');
+    // The workers stage: the Jobs and the lease heartbeat they mount, nothing the queue needs.
+    expect(kinds(byStage.workers)).toEqual(['ConfigMap', 'Job']);
   });
 
   test('dev and prod use distinct namespaces; prod keeps the original\'s "ard"', () => {

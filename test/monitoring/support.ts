@@ -1,24 +1,7 @@
 import { ChildProcess, spawn } from 'child_process';
-import { readdirSync, readFileSync } from 'fs';
 import * as http from 'http';
-import * as path from 'path';
-import { parseAllDocuments } from 'yaml';
-import { Manifest } from '../support/manifests';
+export { committedObject, committedObjects } from '../support/manifests';
 
-const DIST = path.join(__dirname, '..', '..', 'dist');
-
-/** Every object of the committed dist/<env>/*.k8s.yaml: what `kubectl apply` would get. */
-export function committedObjects(environment: string): Manifest[] {
-  const dir = path.join(DIST, environment);
-  return readdirSync(dir).filter((f) => f.endsWith('.k8s.yaml')).flatMap((f) =>
-    parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJSON() as Manifest).filter((o) => o !== null));
-}
-
-export function committedObject(environment: string, kind: string, name: string): Manifest {
-  const found = committedObjects(environment).filter((o) => o.kind === kind && o.metadata.name === name);
-  if (found.length !== 1) throw new Error(`expected one ${kind} ${name} in dist/${environment}, found ${found.length}`);
-  return found[0];
-}
 
 /** The exporter binary the tests run: Debian's build of oliver006/redis_exporter. */
 export const EXPORTER_BINARY = '/usr/bin/prometheus-redis-exporter';

@@ -1,11 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import * as path from 'path';
-import { Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { CHART_ID } from '../../lib/app';
 import { ENVIRONMENTS, EnvironmentConfig } from '../../lib/environments';
-import { WorkQueueChart } from '../../lib/work-queue-chart';
+import { STAGES } from '../../lib/work-queue-chart';
 import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';
+import { synthEnvironment } from '../support/manifests';
 import { checkAll, containersOf, formatViolation, Manifest, podSpecs, RULES, Violation } from './rules';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -29,7 +28,6 @@ const ALL_OPTIONS: EnvironmentConfig = {
     workflow: SENTINEL_2,
     parallelism: 3,
     image: 'registry.example.com:5000/satapps/ard-workflow-s2:0.4.1',
-    restartPolicy: 'Never',
     backoffLimit: 5,
     ttlSecondsAfterFinished: 0,
     activeDeadlineSeconds: 86_400,
@@ -51,8 +49,9 @@ const ALL_OPTIONS: EnvironmentConfig = {
   recovery: { schedule: '*/5 * * * *', graceSeconds: 120, maxAttempts: 5, suspend: true },
 };
 
+/** Every object of every stage of the environment, as one set: the rules look across stages. */
 function synth(environment: EnvironmentConfig): Manifest[] {
-  return Testing.synth(new WorkQueueChart(Testing.app(), CHART_ID, environment));
+  return synthEnvironment(environment).objects;
 }
 
 /** Job names end in a template hash; tests name them `<workflow>-worker-<hash>`. */
@@ -100,7 +99,7 @@ const redis = (objects: Manifest[]) => one(objects, 'StatefulSet', 'redis');
 const redisContainer = (objects: Manifest[]) => containerOf(redis(objects), 'redis');
 const job = (objects: Manifest[]) => one(objects, 'Job');
 const worker = (objects: Manifest[]) => containerOf(job(objects), 'worker');
-const initContainer = (objects: Manifest[]) => containerOf(job(objects), 'wait-for-redis');
+const initContainer = (objects: Manifest[]) => containerOf(job(objects), 'wait-for-work');
 const cronJob = (objects: Manifest[]) => one(objects, 'CronJob');
 const recoveryContainer = (objects: Manifest[]) => containerOf(cronJob(objects), 'requeue-expired');
 const policy = (objects: Manifest[]) => one(objects, 'NetworkPolicy', 'redis-access');
@@ -164,7 +163,7 @@ const FIXTURES: readonly BadFixture[] = [
     expected: [
       `${W}: seccompProfile.type must not be Unconfined`,
       `${W}: sysctl kernel.msgmax is not in the safe set`,
-      `${W} container "wait-for-redis": procMount must be Default, got Unmasked`,
+      `${W} container "wait-for-work": procMount must be Default, got Unmasked`,
       `${W} container "worker": capability SYS_ADMIN must not be added`,
     ],
     alsoFailing: ['namespace-pod-security', 'pss-restricted'],
@@ -183,7 +182,7 @@ const FIXTURES: readonly BadFixture[] = [
   {
     rule: 'pss-restricted', breaks: "the worker's init container as root: the worker exemption covers the worker container only",
     mutate: (o) => { initContainer(o).securityContext.runAsUser = 0; },
-    expected: [`${W} container "wait-for-redis": runAsUser must not be 0`],
+    expected: [`${W} container "wait-for-work": runAsUser must not be 0`],
     alsoFailing: ['redis-user'],
   },
   {
@@ -207,7 +206,7 @@ const FIXTURES: readonly BadFixture[] = [
     mutate: (o) => { redisContainer(o).securityContext.readOnlyRootFilesystem = false; delete initContainer(o).securityContext.readOnlyRootFilesystem; },
     expected: [
       'StatefulSet/redis container "redis": readOnlyRootFilesystem must be true',
-      `${W} container "wait-for-redis": readOnlyRootFilesystem must be true`,
+      `${W} container "wait-for-work": readOnlyRootFilesystem must be true`,
     ],
   },
   {
@@ -268,8 +267,8 @@ const FIXTURES: readonly BadFixture[] = [
     mutate: (o) => { delete redisContainer(o).resources.limits.memory; delete initContainer(o).resources.requests; },
     expected: [
       'StatefulSet/redis container "redis": has no memory limit',
-      `${W} container "wait-for-redis": has no cpu request`,
-      `${W} container "wait-for-redis": has no memory request`,
+      `${W} container "wait-for-work": has no cpu request`,
+      `${W} container "wait-for-work": has no memory request`,
     ],
   },
   // redis-probes
@@ -332,8 +331,8 @@ const FIXTURES: readonly BadFixture[] = [
     },
     expected: [
       'StatefulSet/redis container "redis": image "redis:7.2.7-bookworm" is Redis 7.2.7, without the fixes for CVE-2025-49844 and CVE-2025-21605 (7.2.11, 7.4.6, 8.0.4, 8.2.2)',
-      `${W} container "wait-for-redis": image "mirror.example.com:5000/library/redis:7.4.5" is Redis 7.4.5, without the fixes for CVE-2025-49844 and CVE-2025-21605 (7.2.11, 7.4.6, 8.0.4, 8.2.2)`,
       `${R} container "requeue-expired": image "redis:bookworm" does not name its Redis version in its tag`,
+      `${W} container "wait-for-work": image "mirror.example.com:5000/library/redis:7.4.5" is Redis 7.4.5, without the fixes for CVE-2025-49844 and CVE-2025-21605 (7.2.11, 7.4.6, 8.0.4, 8.2.2)`,
     ],
   },
   // redis-cli-errexit
@@ -368,7 +367,7 @@ const FIXTURES: readonly BadFixture[] = [
   {
     rule: 'job-ttl', breaks: 'ttlSecondsAfterFinished of the Job and of the CronJob',
     mutate: (o) => { delete job(o).spec.ttlSecondsAfterFinished; delete cronJob(o).spec.jobTemplate.spec.ttlSecondsAfterFinished; },
-    expected: [`${W}: spec.ttlSecondsAfterFinished is not set`, `${R}: spec.jobTemplate.spec.ttlSecondsAfterFinished is not set`],
+    expected: [`${R}: spec.jobTemplate.spec.ttlSecondsAfterFinished is not set`, `${W}: spec.ttlSecondsAfterFinished is not set`],
   },
   // service-selects-pods
   {
@@ -501,17 +500,16 @@ describe('bad fixtures', () => {
         const actual = jest.requireActual('../../lib/pod-security');
         return { ...actual, RESTRICTED_CONTAINER_SECURITY_CONTEXT: { ...actual.RESTRICTED_CONTAINER_SECURITY_CONTEXT, allowPrivilegeEscalation: true } };
       });
-      const cdk8s: typeof import('cdk8s') = require('cdk8s');
-      const chart: typeof import('../../lib/work-queue-chart') = require('../../lib/work-queue-chart');
-      objects = cdk8s.Testing.synth(new chart.WorkQueueChart(cdk8s.Testing.app(), CHART_ID, ENVIRONMENTS.find((e) => e.name === 'prod')!));
+      const support: typeof import('../support/manifests') = require('../support/manifests');
+      objects = support.synthEnvironment(ENVIRONMENTS.find((e) => e.name === 'prod')!).objects;
     });
     jest.dontMock('../../lib/pod-security');
     expect(checkAll(objects).map(show)).toEqual([
       'StatefulSet/redis container "acl": allowPrivilegeEscalation must be false',
       'StatefulSet/redis container "redis": allowPrivilegeEscalation must be false',
-      `${W} container "wait-for-redis": allowPrivilegeEscalation must be false`,
       `${R} container "requeue-expired": allowPrivilegeEscalation must be false`,
       'Deployment/redis-exporter container "exporter": allowPrivilegeEscalation must be false',
+      `${W} container "wait-for-work": allowPrivilegeEscalation must be false`,
     ]);
   });
 });
@@ -530,15 +528,19 @@ function k8sYamlFiles(dir: string): string[] {
 describe('committed manifests in dist/', () => {
   const files = k8sYamlFiles(path.join(ROOT, 'dist')).map((f) => path.relative(ROOT, f)).sort();
 
-  // Which files dist/ holds is test/manifests/dist.test.ts's check (equal to a fresh synth).
-  test('dist/ holds manifests', () => {
-    expect(files.length).toBeGreaterThan(0);
+  test('there is a folder per environment and stage, each with manifests', () => {
+    const folders = [...new Set(files.map((f) => path.dirname(f)))].sort();
+    expect(folders).toEqual(ENVIRONMENTS.flatMap((e) => STAGES.map((s) => path.join('dist', e.name, s))).sort());
   });
 
-  test.each(files)('%s: every rule passes', (file) => {
-    const documents = parseAllDocuments(readFileSync(path.join(ROOT, file), 'utf8'));
-    for (const d of documents) expect(d.errors).toEqual([]);
-    const objects = documents.map((d) => d.toJSON() as Manifest).filter((o) => o !== null);
+  // The rules look across stages (a NetworkPolicy and the pods it admits are in different
+  // stages), so each environment is checked as the union of its stage folders.
+  test.each(ENVIRONMENTS.map((e) => e.name))('dist/%s/: every rule passes', (name) => {
+    const objects = files.filter((f) => f.startsWith(path.join('dist', name) + path.sep)).flatMap((file) => {
+      const documents = parseAllDocuments(readFileSync(path.join(ROOT, file), 'utf8'));
+      for (const d of documents) expect(d.errors).toEqual([]);
+      return documents.map((d) => d.toJSON() as Manifest).filter((o) => o !== null);
+    });
     expect(objects.length).toBeGreaterThan(0);
     expect(checkAll(objects).map(show)).toEqual([]);
   });

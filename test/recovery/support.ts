@@ -1,10 +1,10 @@
 import { ChildProcess, spawn } from 'child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'fs';
+import { writeFileSync } from 'fs';
 import * as path from 'path';
 import Redis from 'ioredis';
-import { parseAllDocuments } from 'yaml';
 import { RequeueExpiredResult, requeueExpired } from '../../queue/recovery';
 import { ROOT } from '../support/cli';
+import { committedObjects } from '../support/manifests';
 
 const WORKER = path.join(ROOT, 'test', 'support', 'lease-worker.cjs');
 
@@ -153,22 +153,14 @@ export function recoveryLoop(
 
 /**
  * A file our manifests mount, as committed: data key `dataKey` of a ConfigMap in the committed
- * dist/prod/*.k8s.yaml, written to `file` and returned. Throws if no such ConfigMap is committed.
+ * dist/prod/<stage>/*.k8s.yaml, written to `file` and returned. Throws if no such ConfigMap is committed.
  */
 export function writeCommittedConfigMapFile(dataKey: string, file: string): string {
-  const distDir = path.join(ROOT, 'dist', 'prod');
-  const manifests = readdirSync(distDir).filter((f) => f.endsWith('.k8s.yaml'));
-  for (const manifest of manifests) {
-    for (const doc of parseAllDocuments(readFileSync(path.join(distDir, manifest), 'utf8'))) {
-      const obj = doc.toJSON() as { kind?: string; data?: Record<string, string> } | null;
-      const content = obj?.kind === 'ConfigMap' ? obj.data?.[dataKey] : undefined;
-      if (content !== undefined) {
-        writeFileSync(file, content);
-        return content;
-      }
-    }
-  }
-  throw new Error(`no ConfigMap with data '${dataKey}' in ${distDir}/*.k8s.yaml (${manifests.join(', ') || 'no manifests'})`);
+  const configMaps = committedObjects('prod').filter((o) => o.kind === 'ConfigMap' && o.data?.[dataKey] !== undefined);
+  if (configMaps.length !== 1) throw new Error(`expected one committed ConfigMap with data '${dataKey}' in dist/prod/, found ${configMaps.length}`);
+  const content: string = configMaps[0].data[dataKey];
+  writeFileSync(file, content);
+  return content;
 }
 
 /** The redis.conf our manifests deploy (see writeCommittedConfigMapFile). */

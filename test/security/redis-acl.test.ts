@@ -7,8 +7,8 @@ import Redis from 'ioredis';
 import { queueKeys } from '../../protocol/queue-keys';
 import { heartbeatFromDist, stderrOf, tempDir } from '../support/lease-heartbeat';
 import { exited, startPythonWorker } from '../support/python-worker';
-import { committed, LocalPod, startCommittedRedis } from '../support/committed-redis';
-import type { Manifest } from '../support/manifests';
+import { LocalPod, startCommittedRedis } from '../support/committed-redis';
+import { type Manifest, onlyOfKind } from '../support/manifests';
 import { RedisServer } from '../support/redis-server';
 
 // Redis started exactly as dist/prod deploys it: the "acl" init container's script builds the
@@ -74,7 +74,7 @@ const item = (n: number) => JSON.stringify({ in_scene: `scene-${n}`, inter_dir: 
 describe('the ACL file built at start-up', () => {
   test('holds the default user of the ConfigMap verbatim and the admin with the SHA-256 of its password, never the password', () => {
     const built = readFileSync(pod.localPath('redis', '/run/redis-acl/users.acl'), 'utf8');
-    const template: string = committed(objects, 'ConfigMap', 'redis-config').data['users.acl'];
+    const template: string = onlyOfKind(objects, 'ConfigMap', 'redis-config').data['users.acl'];
     const defaultLine = template.split('\n').find((l) => l.startsWith('user default '));
     const hash = createHash('sha256').update(PASSWORD).digest('hex');
     expect(built.split('\n')).toEqual([
@@ -91,7 +91,7 @@ describe('the ACL file built at start-up', () => {
     ['too short', 'short', 'redis-acl: the password of Redis user admin must have at least 16 characters'],
     ['ending in a newline', `${PASSWORD}\n`, 'redis-acl: the password of Redis user admin must not contain whitespace or a newline'],
   ])('a %s password fails the init container, naming the user', async (_, password, message) => {
-    const bad = new LocalPod(objects, committed(objects, 'StatefulSet', 'redis'),
+    const bad = new LocalPod(objects, onlyOfKind(objects, 'StatefulSet', 'redis'),
       password === undefined ? EXPORTER_SECRET : { 'redis-admin': { password }, ...EXPORTER_SECRET });
     try {
       const result = await bad.run('acl');
@@ -243,7 +243,7 @@ describe('admin (password from the Secret)', () => {
 
 describe('the recovery CronJob of dist/, run as written against this server', () => {
   const run = (options: { password?: string; mapArgs?: (argv: string[]) => string[] } = {}) => {
-    const cronJob = committed(objects, 'CronJob', 's2-requeue-expired');
+    const cronJob = onlyOfKind(objects, 'CronJob', 's2-requeue-expired');
     const local = new LocalPod(objects, cronJob, { 'redis-admin': { password: options.password ?? PASSWORD } });
     const toServer = (argv: string[]) => argv.map((a, i) => (argv[i - 1] === '-h' ? '127.0.0.1' : argv[i - 1] === '-p' ? String(server.port) : a));
     return local.run('requeue-expired', (argv) => (options.mapArgs ?? ((x) => x))(toServer(argv))).finally(() => local.remove());

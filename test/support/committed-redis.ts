@@ -1,27 +1,10 @@
 import { execFile } from 'child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
-import { parseAllDocuments } from 'yaml';
-import type { Manifest } from './manifests';
+import { committedObjects, type Manifest, onlyOfKind } from './manifests';
 import { RedisServer } from './redis-server';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-
-/** The objects of the committed `dist/<environment>/*.k8s.yaml`: what `kubectl apply` applies. */
-export function committedObjects(environment = 'prod'): Manifest[] {
-  const dir = path.join(ROOT, 'dist', environment);
-  return readdirSync(dir).filter((f) => f.endsWith('.k8s.yaml')).flatMap((f) =>
-    parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJSON() as Manifest).filter((o) => o !== null));
-}
-
-/** The one object of `kind` named `name` in `objects`. */
-export function committed(objects: readonly Manifest[], kind: string, name: string): Manifest {
-  const found = objects.filter((o) => o.kind === kind && o.metadata?.name === name);
-  if (found.length !== 1) throw new Error(`expected one ${kind} ${name} in dist/, found ${found.length}`);
-  return found[0];
-}
 
 /**
  * A pod of dist/ on this machine: each volume is a folder under a temp dir, ConfigMap volumes
@@ -42,7 +25,7 @@ export class LocalPod {
       const folder = path.join(this.dir, volume.name);
       mkdirSync(folder);
       if (volume.configMap) {
-        const configMap = committed(objects, 'ConfigMap', volume.configMap.name);
+        const configMap = onlyOfKind(objects, 'ConfigMap', volume.configMap.name);
         for (const [file, content] of Object.entries<string>(configMap.data)) writeFileSync(path.join(folder, file), content);
       }
       for (const source of volume.projected?.sources ?? []) {
@@ -115,7 +98,7 @@ export async function startCommittedRedis(
   environment = 'prod',
 ): Promise<{ server: RedisServer; pod: LocalPod; objects: Manifest[] }> {
   const objects = committedObjects(environment);
-  const pod = new LocalPod(objects, committed(objects, 'StatefulSet', 'redis'), secrets);
+  const pod = new LocalPod(objects, onlyOfKind(objects, 'StatefulSet', 'redis'), secrets);
   for (const init of pod.spec.initContainers ?? []) {
     const result = await pod.run(init.name);
     if (result.code !== 0) throw new Error(`init container ${init.name} failed (${result.code}): ${result.stderr}`);

@@ -1,24 +1,18 @@
 import { ChildProcess } from 'child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
-import { parseAllDocuments } from 'yaml';
 import { LEASE_HEARTBEAT_CONFIG_MAP } from '../../lib/lease-heartbeat';
 import { RequeueExpiredResult, requeueExpired } from '../../queue/recovery';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { committedObject } from './manifests';
 
 /**
- * Writes the files of the committed `dist/<env>/` lease-heartbeat ConfigMap into a new folder
+ * Writes the files of the committed `dist/<env>/workers/` lease-heartbeat ConfigMap into a new folder
  * under `parent` and returns it: what the worker pod mounts and puts on its PYTHONPATH.
  */
 export function heartbeatFromDist(parent: string, environment = 'dev'): string {
-  const file = path.join(ROOT, 'dist', environment, 'ard-workqueue.k8s.yaml');
-  const configMap = parseAllDocuments(readFileSync(file, 'utf8'))
-    .map((d) => d.toJS())
-    .find((o) => o?.kind === 'ConfigMap' && o.metadata?.name === LEASE_HEARTBEAT_CONFIG_MAP);
-  if (!configMap) throw new Error(`no ConfigMap ${LEASE_HEARTBEAT_CONFIG_MAP} in ${file}: run npm run synth`);
+  const configMap = committedObject(environment, 'ConfigMap', LEASE_HEARTBEAT_CONFIG_MAP);
   const dir = path.join(parent, 'lease-heartbeat');
   mkdirSync(dir);
   for (const [name, content] of Object.entries(configMap.data as Record<string, string>)) {

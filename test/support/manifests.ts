@@ -1,15 +1,25 @@
+import { readdirSync, readFileSync } from 'fs';
+import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
-import { CHART_ID } from '../../lib/app';
+import { parseAllDocuments } from 'yaml';
 import { EnvironmentConfig } from '../../lib/environments';
-import { WorkQueueChart } from '../../lib/work-queue-chart';
+import { Stage, STAGES, WorkQueueStages } from '../../lib/work-queue-chart';
 
 /** A synthesized Kubernetes object, as plain data. */
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
 
-/** Synthesizes one environment in memory (no files written). */
-export function synthEnvironment(environment: EnvironmentConfig): { chart: WorkQueueChart; objects: Manifest[] } {
-  const chart = new WorkQueueChart(Testing.app(), CHART_ID, environment);
-  return { chart, objects: Testing.synth(chart) as Manifest[] };
+/**
+ * Synthesizes one environment in memory (no files written): its stages, the objects of each
+ * stage, and all objects in apply order (namespace, queue, workers).
+ */
+export function synthEnvironment(environment: EnvironmentConfig): {
+  stages: WorkQueueStages;
+  byStage: Record<Stage, Manifest[]>;
+  objects: Manifest[];
+} {
+  const stages = new WorkQueueStages(Testing.app(), environment);
+  const byStage = Object.fromEntries(STAGES.map((stage) => [stage, Testing.synth(stages.charts[stage]) as Manifest[]])) as Record<Stage, Manifest[]>;
+  return { stages, byStage, objects: STAGES.flatMap((stage) => byStage[stage]) };
 }
 
 /** Synthesizes whatever a test built inside `build(chart)`. */
@@ -28,4 +38,21 @@ export function onlyOfKind(objects: readonly Manifest[], kind: string, name?: st
   const found = ofKind(objects, kind).filter((o) => name === undefined || o.metadata.name === name);
   if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` named ${name}` : ''}, found ${found.length}`);
   return found[0];
+}
+
+const DIST = path.join(__dirname, '..', '..', 'dist');
+
+/**
+ * The objects of the committed dist/<environment>/, of every stage or of one, as
+ * `kubectl apply -f` gets them: tests run what the cluster would run, not a fresh synth.
+ */
+export function committedObjects(environment = 'prod', stage?: Stage): Manifest[] {
+  const dir = path.join(DIST, environment, ...(stage ? [stage] : []));
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.k8s.yaml')).sort().flatMap((f) =>
+    parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJSON() as Manifest).filter((o) => o !== null));
+}
+
+/** The one committed object of `kind` named `name` in dist/<environment>/. */
+export function committedObject(environment: string, kind: string, name: string): Manifest {
+  return onlyOfKind(committedObjects(environment), kind, name);
 }

@@ -1,0 +1,103 @@
+import { ChildProcess } from 'child_process';
+import Redis from 'ioredis';
+import { RedisQueueStore } from '../../lib/redis-queue-store';
+import { WAIT_FOR_WORK_CONTAINER, WAIT_FOR_WORK_POLL_SECONDS } from '../../lib/wait-for-work';
+import { WorkQueueJob } from '../../lib/work-queue-job';
+import { SENTINEL_2 } from '../../protocol/workflows';
+import { onlyOfKind, synthChart } from '../support/manifests';
+import { Output, runContainer } from '../support/pod';
+import { exited } from '../support/python-worker';
+import { RedisServer } from '../support/redis-server';
+
+// The gate's shell command as synthesized, run with sh and redis-cli against a real
+// redis-server: only REDIS_HOST and REDIS_PORT are pointed at the test server.
+
+function gateOf(waitForWorkSeconds: number) {
+  const objects = synthChart((chart) => {
+    const redis = new RedisQueueStore(chart, 'redis');
+    new WorkQueueJob(chart, 'worker', { workflow: SENTINEL_2, redis, waitForWorkSeconds });
+  });
+  const pod = onlyOfKind(objects, 'Job').spec.template.spec;
+  expect(pod.initContainers.map((c: { name: string }) => c.name)).toEqual([WAIT_FOR_WORK_CONTAINER]);
+  return pod.initContainers[0];
+}
+
+const POLL_MS = WAIT_FOR_WORK_POLL_SECONDS * 1000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Whether the process is still running after `ms`. */
+async function stillRunningAfter(child: ChildProcess, ms: number): Promise<boolean> {
+  return Promise.race([exited(child).then(() => false), sleep(ms).then(() => true)]);
+}
+
+let server: RedisServer;
+let redis: Redis;
+const gates: ChildProcess[] = [];
+
+beforeAll(async () => {
+  server = await RedisServer.start();
+  redis = new Redis(server.url);
+});
+afterEach(async () => {
+  for (const gate of gates.splice(0)) {
+    gate.kill('SIGKILL');
+    await exited(gate);
+  }
+  await redis.del('jobS2', 'jobS2:processing');
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+function startGate(waitForWorkSeconds: number, port = server.port): { gate: ChildProcess; output: Output } {
+  const gate = runContainer(gateOf(waitForWorkSeconds), { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) });
+  gates.push(gate);
+  return { gate, output: new Output(gate) };
+}
+
+test('waits while the queue is empty, and passes within seconds of an RPUSH', async () => {
+  const { gate, output } = startGate(1800);
+  await output.waitFor('jobS2 and jobS2:processing are empty: waiting up to 1800s for work');
+  expect(await stillRunningAfter(gate, POLL_MS + 2000)).toBe(true);
+
+  await redis.rpush('jobS2', JSON.stringify({ in_scene: 'S2A_MSIL2A_20190812T235741_N0213_R030_T56LRR_20190813T014708' }));
+  const pushed = Date.now();
+  expect(await exited(gate)).toBe(0);
+  // One poll interval, plus a wide margin for a loaded machine.
+  expect(Date.now() - pushed).toBeLessThan(POLL_MS + 10_000);
+  expect(output.text).toContain('wait-for-work: 1 pending, 0 processing in jobS2: starting the worker');
+}, 60_000);
+
+test('passes when items are only in processing (recovery may give them back)', async () => {
+  await redis.rpush('jobS2:processing', 'x');
+  const { gate, output } = startGate(1800);
+  expect(await exited(gate)).toBe(0);
+  expect(output.text).toContain('0 pending, 1 processing in jobS2: starting the worker');
+}, 30_000);
+
+test('gives up after its bound on an empty queue and lets the worker run', async () => {
+  const started = Date.now();
+  const { gate, output } = startGate(2);
+  expect(await exited(gate)).toBe(0);
+  const elapsed = Date.now() - started;
+  expect(elapsed).toBeGreaterThanOrEqual(2000);
+  expect(elapsed).toBeLessThan(2000 + POLL_MS + 10_000);
+  expect(output.text).toContain('wait-for-work: jobS2 still empty after 2s: starting the worker, which exits 0 on an empty queue');
+}, 60_000);
+
+test('never lets the worker run against a Redis that does not answer, even past its bound', async () => {
+  const down = await RedisServer.start();
+  try {
+    await down.kill();
+    const { gate, output } = startGate(1, down.port);
+    await output.waitFor(`waiting for redis at 127.0.0.1:${down.port}: Could not connect to Redis`);
+    expect(await stillRunningAfter(gate, POLL_MS + 2000)).toBe(true);
+
+    // Redis comes back with an empty queue: the bound has passed, so the worker may run now.
+    await down.restart();
+    expect(await exited(gate)).toBe(0);
+    expect(output.text).toContain('jobS2 still empty after 1s: starting the worker');
+  } finally {
+    await down.stop();
+  }
+}, 60_000);
