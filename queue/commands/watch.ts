@@ -37,7 +37,8 @@ export class LiveDisplay {
   constructor(private readonly out: Output) {}
 
   draw(lines: readonly string[]): void {
-    const width = Math.max(20, (this.out.columns ?? 80) - 1);
+    // A pseudo-terminal of unknown size reports 0 columns: take 80 then.
+    const width = Math.max(20, (this.out.columns || 80) - 1);
     const fitted = lines.map((line) => (visibleLength(line) > width ? `${line.replace(/\x1b\[[0-9;]*m/g, '').slice(0, width - 1)}…` : line)); // eslint-disable-line no-control-regex
     const start = this.lines === 0 ? CURSOR.hide : CURSOR.up(this.lines);
     this.out.write(`${start}${fitted.map((line) => line + CURSOR.eraseLine).join('\n')}\n${CURSOR.eraseDown}`);
@@ -77,7 +78,8 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const redisUrl = resolveRedisUrl(stringFlag(values, 'redis-url'), ctx.env);
   const out = ctx.stdout as Output;
   const live = !values.json && out.isTTY === true;
-  const color = live && ctx.env.NO_COLOR === undefined && ctx.env.TERM !== 'dumb';
+  // https://no-color.org: a NO_COLOR that is set and not empty turns colours off.
+  const color = live && !ctx.env.NO_COLOR && ctx.env.TERM !== 'dumb';
 
   // Ctrl-C / SIGTERM end the loop (the read in flight is abandoned); withRedis then closes the
   // connection and the display restores the cursor. A closed pipe (`watch --json | head`) ends it quietly.
@@ -126,7 +128,8 @@ workflow's queue unless --workflow or --queue is given): the status counts (see
 'status --help'), done and % done with a progress bar, throughput in items/hour over the
 last ${RATE_WINDOW_SECONDS / 60} minutes (since the start until it has run that long), and the ETA of the
 pending and processing items at that rate. Expired items (yellow) and dead letters (red)
-are highlighted when not zero (no colours with NO_COLOR set).
+are highlighted when not zero (no colours with NO_COLOR set to
+anything but the empty string, or TERM=dumb).
 
 On a terminal the display refreshes in place. With --json, or when stdout is not a
 terminal, it prints one JSON line per refresh:
