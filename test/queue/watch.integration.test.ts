@@ -4,6 +4,9 @@
  */
 import { ChildProcess, spawn } from 'child_process';
 import { renderQueueMetricsScript } from '../../lib/queue-metrics';
+import { leaseKey, queueKeys } from '../../protocol/queue-keys';
+import { SENTINEL_2 } from '../../protocol/workflows';
+import { readStatuses } from '../../queue/status';
 import { QUEUE_CLI, runCli, spawnCli } from '../support/cli';
 import { exited, startPythonWorker } from '../support/python-worker';
 import { useRedisServer } from '../support/redis-server';
@@ -185,3 +188,36 @@ test("status's done is the exporter's done, through --force re-recordings and --
   expect(await status()).toMatchObject({ pending: 9, enqueued: 17, done: 6 });
   expect(await exporterDone()).toBe(6);
 }, 60_000);
+
+test('status: an item completed between the count and the lease check is not counted as expired', async () => {
+  const [finished, held, orphan] = sceneIds(3).map(s2Item);
+  const keys = queueKeys('jobS2');
+  await fixture.redis.rpush(keys.processing, finished, held, orphan);
+  await fixture.redis.setex(leaseKey(keys, finished), 1800, 'worker-a');
+  await fixture.redis.setex(leaseKey(keys, held), 1800, 'worker-b');
+  // A worker completes `finished` (LREM, then DEL of its lease) right after the first MULTI.
+  let interleave = true;
+  const interleaved = new Proxy(fixture.redis, {
+    get(target, name, receiver) {
+      if (name !== 'multi') return Reflect.get(target, name, receiver);
+      return () => {
+        const multi = target.multi();
+        const exec = multi.exec.bind(multi);
+        return Object.assign(multi, {
+          exec: async () => {
+            const result = await exec();
+            if (interleave) {
+              interleave = false;
+              await target.lrem(keys.processing, 0, finished);
+              await target.del(leaseKey(keys, finished));
+            }
+            return result;
+          },
+        });
+      };
+    },
+  });
+  const [status] = await readStatuses(interleaved, [{ workflow: SENTINEL_2, queue: 'jobS2' }]);
+  // The snapshot of the first read: three processing, of which only `orphan` has no lease.
+  expect(status).toMatchObject({ processing: 3, leased: 2, expired: 1 });
+});
