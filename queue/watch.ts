@@ -111,6 +111,17 @@ export function watchJsonLine(view: WatchView): string {
   return jsonLine(view);
 }
 
+/** The `--json` line of a refresh that could not read Redis. */
+export function watchErrorLine(time: Date, message: string): string {
+  return jsonLine({ time: time.toISOString(), error: message });
+}
+
+/** The line the terminal display adds under the last frame while Redis cannot be read. */
+export function watchErrorText(message: string, since: Date, color: boolean): string {
+  const text = `Redis unreachable since ${since.toISOString().slice(11, 19)} UTC, retrying: ${escapeControl(message)}`;
+  return color ? `${STYLE.red}${text}${STYLE.reset}` : text;
+}
+
 /** `45 s`, `12 min`, `3 h 20 min`, `2 d 4 h` (rounded up to the unit shown last). */
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.ceil(seconds));

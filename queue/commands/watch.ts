@@ -1,13 +1,14 @@
+import type Redis from 'ioredis';
 import type { Writable } from 'stream';
 import { parseCommandArgs, ParsedArgs, stringFlag, workflowHelp } from '../args';
 import type { CliContext, Subcommand } from '../context';
-import { EXIT, UsageError } from '../errors';
+import { CliError, EXIT, UsageError } from '../errors';
 import { optionsHelp, pickOptions } from '../options';
 import { withRedis } from '../redis';
 import { redactUrl, resolveRedisUrl } from '../redis-url';
 import { readStatuses, statusTargets } from '../status';
 import { CURSOR, visibleLength } from '../terminal';
-import { DEFAULT_WATCH_INTERVAL_SECONDS, RATE_WINDOW_SECONDS, renderFrame, SIGNAL_EXIT, WATCH_INTERVAL_RANGE, WatchState, watchJsonLine } from '../watch';
+import { DEFAULT_WATCH_INTERVAL_SECONDS, RATE_WINDOW_SECONDS, renderFrame, SIGNAL_EXIT, WATCH_INTERVAL_RANGE, watchErrorLine, watchErrorText, WatchState, watchJsonLine } from '../watch';
 
 /** What a terminal stdout adds to a stream. */
 type Output = Writable & { readonly isTTY?: boolean; readonly columns?: number };
@@ -97,22 +98,51 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
 
   const state = new WatchState();
   const display = live ? new LiveDisplay(out) : undefined;
+  const source = redactUrl(redisUrl);
+  const started = performance.now();
+  let tick = 0;
+  // Refreshes keep to the interval's grid, so a slow read does not stretch every interval; after
+  // a longer stall (a reconnect) the next refresh is the next point of the grid, not a burst.
+  const nextRefresh = (): Promise<void> => {
+    const intervalMs = intervalSeconds * 1000;
+    tick = Math.max(tick + 1, Math.ceil((performance.now() - started) / intervalMs));
+    return pause(started + tick * intervalMs - performance.now(), stop.signal);
+  };
+  let connected = false;
+  let frame: string[] = [];
+  const session = async (redis: Redis): Promise<void> => {
+    connected = true;
+    while (!stop.signal.aborted) {
+      const read = readStatuses(redis, targets);
+      // Once stopped, the connection closes under the abandoned read: its rejection is expected.
+      read.catch(() => undefined);
+      const statuses = await Promise.race([read, stopped]);
+      if (!statuses) return;
+      const view = state.update(statuses, performance.now(), new Date());
+      if (display) display.draw((frame = renderFrame(view, { intervalSeconds, source, color })));
+      else out.write(watchJsonLine(view));
+      await nextRefresh();
+    }
+  };
   try {
-    await withRedis(redisUrl, async (redis) => {
-      const started = performance.now();
-      for (let tick = 0; !stop.signal.aborted; tick++) {
-        const read = readStatuses(redis, targets);
-        // Once stopped, the connection closes under the abandoned read: its rejection is expected.
-        read.catch(() => undefined);
-        const statuses = await Promise.race([read, stopped]);
-        if (!statuses) break;
-        const view = state.update(statuses, performance.now(), new Date());
-        if (display) display.draw(renderFrame(view, { intervalSeconds, source: redactUrl(redisUrl), color }));
-        else out.write(watchJsonLine(view));
-        // Refreshes keep to the interval's grid, so a slow read does not stretch every interval.
-        await pause(started + (tick + 1) * intervalSeconds * 1000 - performance.now(), stop.signal);
+    // A watch runs for days, across routine Redis restarts: once it has read, a lost connection
+    // is shown and retried every interval (the rates are kept); failing to connect at all is exit 1.
+    let failingSince: Date | undefined;
+    while (!stop.signal.aborted) {
+      const attempt = withRedis(redisUrl, session);
+      attempt.catch(() => undefined);
+      try {
+        await Promise.race([attempt, stopped]);
+      } catch (err) {
+        if (!connected) throw err;
+        // connectRedis's errors name the URL and what to do; a failed read says only "Connection is closed.".
+        const message = err instanceof CliError ? err.message : `reading ${source} failed: ${(err as Error).message ?? String(err)}`;
+        failingSince ??= new Date();
+        if (display) display.draw([...frame, '', watchErrorText(message, failingSince, color)]);
+        else out.write(watchErrorLine(new Date(), message));
+        await nextRefresh();
       }
-    });
+    }
   } finally {
     display?.close();
     for (const [signal, handler] of Object.entries(handlers)) process.off(signal, handler);
@@ -141,8 +171,12 @@ or without progress).
 Each refresh reads counters and list lengths (LLEN, STRLEN) and the few items in
 <queue>:processing with their lease keys: two round trips, whatever the queues' lengths.
 
+When Redis cannot be read after a first reading (a Redis restart, a port-forward that ended),
+the display says so, or a line {"time":"<ISO 8601>","error":"<message>"} is printed, and it
+reconnects at each refresh; rates and ETA resume where they were.
+
 Exit codes: 130 after Ctrl-C (SIGINT), 143 after SIGTERM, 0 when stdout is closed,
-1 when Redis fails, 2 for bad usage.
+1 when Redis cannot be reached at the start, 2 for bad usage.
 
 Options:
 ${optionsHelp(OPTIONS)}

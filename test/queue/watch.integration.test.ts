@@ -221,3 +221,28 @@ test('status: an item completed between the count and the lease check is not cou
   // The snapshot of the first read: three processing, of which only `orphan` has no lease.
   expect(status).toMatchObject({ processing: 3, leased: 2, expired: 1 });
 });
+
+test('a Redis restart during a watch is reported and survived: error lines, then readings again', async () => {
+  await enqueue(sceneIds(3));
+  const watch = spawnCli(['watch', '--queue', 'jobS2', '--json', '--interval', '0.2', '--redis-url', fixture.server.url]);
+  const reader = lineReader(watch);
+  try {
+    await reader.waitFor(() => true, 'first line', 20_000);
+    await fixture.server.kill();
+    const errorLines = (): string[] => reader.lines.filter((l) => l.includes('"error"'));
+    // The lost connection, then at least one refused reconnect.
+    await reader.waitFor(() => errorLines().length >= 2, 'two error lines');
+    await fixture.server.restart();
+    // The restarted server is empty (no persistence in this test): a reading after the error line.
+    const after = (line: string): boolean => reader.lines.indexOf(line) > reader.lines.findIndex((l) => l.includes('"error"')) && line.includes('"queues"');
+    const reading = JSON.parse(await reader.waitFor(after, 'reading after the restart')) as WatchLine;
+    expect(reading.queues[0]).toMatchObject({ queue: 'jobS2', pending: 0, enqueued: 0 });
+    const errors = errorLines().map((l) => JSON.parse(l) as { time: string; error: string });
+    expect(Object.keys(errors[0])).toEqual(['time', 'error']);
+    expect(errors[0].error).toBe(`reading ${fixture.server.url} failed: Connection is closed.`);
+    expect(errors[1].error).toMatch(new RegExp(`^cannot connect to Redis at ${fixture.server.url}: connect ECONNREFUSED 127\\.0\\.0\\.1:${fixture.server.port}; `));
+  } finally {
+    watch.kill('SIGINT');
+  }
+  expect(await exited(watch)).toBe(130);
+}, 60_000);

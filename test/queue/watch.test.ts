@@ -3,7 +3,7 @@ import { SENTINEL_2 } from '../../protocol/workflows';
 import { intervalFlag, LiveDisplay } from '../../queue/commands/watch';
 import { makeStatus } from '../../queue/status';
 import { escapeControl, jsonLine } from '../../queue/terminal';
-import { etaSeconds, formatDuration, formatPercent, formatRate, formatUtc, progressBar, RateWindow, renderFrame, WatchState, watchJsonLine } from '../../queue/watch';
+import { etaSeconds, formatDuration, formatPercent, formatRate, formatUtc, progressBar, RateWindow, renderFrame, watchErrorLine, watchErrorText, WatchState, watchJsonLine } from '../../queue/watch';
 
 const S2 = { workflow: SENTINEL_2, queue: 'jobS2' };
 const HOUR = 3_600_000;
@@ -177,4 +177,11 @@ describe('LiveDisplay', () => {
     new LiveDisplay(out).close();
     expect(text()).toBe('');
   });
+});
+
+test('a refresh that cannot read Redis: a JSON error line, and a highlighted line on the terminal', () => {
+  const since = new Date('2026-11-25T10:00:05Z');
+  expect(watchErrorLine(since, 'Connection is closed.')).toBe('{"time":"2026-11-25T10:00:05.000Z","error":"Connection is closed."}\n');
+  expect(watchErrorText('Connection\x1b[2J is closed.', since, false)).toBe('Redis unreachable since 10:00:05 UTC, retrying: Connection\\x1b[2J is closed.');
+  expect(watchErrorText('x', since, true)).toBe('\x1b[1;31mRedis unreachable since 10:00:05 UTC, retrying: x\x1b[0m');
 });
