@@ -14,3 +14,17 @@ describe('status', () => {
     );
   });
 });
+
+describe('status: done and percent', () => {
+  test('done = enqueued - pending - processing - deadLettered; percent rounded down to 2 decimals', () => {
+    const status = makeStatus(S2_TARGET, { pending: 1, processing: 1, leased: 1, deadLettered: 1, enqueued: 6 });
+    expect(status).toMatchObject({ done: 3, percent: 50 });
+    expect(makeStatus(S2_TARGET, { pending: 1, processing: 0, leased: 0, deadLettered: 0, enqueued: 3 }).percent).toBe(66.66);
+    expect(makeStatus(S2_TARGET, { pending: 0, processing: 0, leased: 0, deadLettered: 0, enqueued: 3 }).percent).toBe(100);
+  });
+
+  test('done is at least 0 (items pushed without the tool are not recorded); percent null when nothing is recorded', () => {
+    expect(makeStatus(S2_TARGET, { pending: 5, processing: 2, leased: 2, deadLettered: 0, enqueued: 3 })).toMatchObject({ done: 0, percent: 0 });
+    expect(makeStatus(S2_TARGET, { pending: 5, processing: 0, leased: 0, deadLettered: 0, enqueued: 0 })).toMatchObject({ done: 0, percent: null });
+  });
+});

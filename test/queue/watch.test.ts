@@ -1,6 +1,4 @@
-import { PassThrough } from 'stream';
 import { SENTINEL_2 } from '../../protocol/workflows';
-import { intervalFlag, LiveDisplay } from '../../queue/commands/watch';
 import { makeStatus } from '../../queue/status';
 import { escapeControl, jsonLine } from '../../queue/terminal';
 import { etaSeconds, formatDuration, formatPercent, formatRate, formatUtc, progressBar, RateWindow, renderFrame, watchErrorLine, watchErrorText, WatchState, watchJsonLine } from '../../queue/watch';
@@ -63,20 +61,6 @@ test('formatting: durations, rates, percentages and bars', () => {
   expect(progressBar(100, 10)).toBe('[##########]');
 });
 
-describe('status: done and percent', () => {
-  test('done = enqueued - pending - processing - deadLettered; percent rounded down to 2 decimals', () => {
-    const status = makeStatus(S2, { pending: 1, processing: 1, leased: 1, deadLettered: 1, enqueued: 6 });
-    expect(status).toMatchObject({ done: 3, percent: 50 });
-    expect(makeStatus(S2, { pending: 1, processing: 0, leased: 0, deadLettered: 0, enqueued: 3 }).percent).toBe(66.66);
-    expect(makeStatus(S2, { pending: 0, processing: 0, leased: 0, deadLettered: 0, enqueued: 3 }).percent).toBe(100);
-  });
-
-  test('done is at least 0 (items pushed without the tool are not recorded); percent null when nothing is recorded', () => {
-    expect(makeStatus(S2, { pending: 5, processing: 2, leased: 2, deadLettered: 0, enqueued: 3 })).toMatchObject({ done: 0, percent: 0 });
-    expect(makeStatus(S2, { pending: 5, processing: 0, leased: 0, deadLettered: 0, enqueued: 0 })).toMatchObject({ done: 0, percent: null });
-  });
-});
-
 describe('WatchState and its output', () => {
   const at = (iso: string): Date => new Date(iso);
   const status = (pending: number, enqueued: number) => makeStatus(S2, { pending, processing: 2, leased: 1, deadLettered: 3, enqueued });
@@ -134,48 +118,6 @@ describe('WatchState and its output', () => {
     expect(JSON.parse(line).queues[0].queue).toBe('q\x1b]0;pwned\x07\x9b2J');
     expect(escapeControl('a\nb\u0085c')).toBe('a\\x0ab\\x85c');
     expect(jsonLine('\u2028')).toBe('"\\u2028"\n');
-  });
-});
-
-describe('--interval', () => {
-  test('accepts decimal seconds from 0.1 to 3600; default 2', () => {
-    expect(intervalFlag({})).toBe(2);
-    expect(['0.1', '.5', '1', '2.', '30', '3600'].map((interval) => intervalFlag({ interval }))).toEqual([0.1, 0.5, 1, 2, 30, 3600]);
-  });
-
-  test.each(['0', '0.05', '-1', '1e3', 'abc', '3601', 'Infinity', '0x10'])('refuses %s with a message naming the flag and the range', (interval) => {
-    expect(() => intervalFlag({ interval })).toThrow(`--interval must be a number of seconds from 0.1 to 3600, got '${interval}'`);
-  });
-});
-
-describe('LiveDisplay', () => {
-  function capture(columns: number): { out: PassThrough & { columns: number }; text: () => string } {
-    const out = Object.assign(new PassThrough(), { columns, isTTY: true });
-    let text = '';
-    out.on('data', (d) => (text += d));
-    return { out, text: () => text };
-  }
-
-  test('hides the cursor, then redraws over the previous frame; close shows the cursor again', () => {
-    const { out, text } = capture(80);
-    const display = new LiveDisplay(out);
-    display.draw(['one', 'two']);
-    display.draw(['three']);
-    display.close();
-    expect(text()).toBe('\x1b[?25lone\x1b[K\ntwo\x1b[K\n\x1b[J' + '\x1b[2Fthree\x1b[K\n\x1b[J' + '\x1b[?25h');
-  });
-
-  test('cuts lines wider than the terminal so that none wraps (styles dropped from a cut line)', () => {
-    const { out, text } = capture(30);
-    const display = new LiveDisplay(out);
-    display.draw([`\x1b[1;31m${'x'.repeat(40)}\x1b[0m`, 'short']);
-    expect(text()).toBe(`\x1b[?25l${'x'.repeat(28)}…\x1b[K\nshort\x1b[K\n\x1b[J`);
-  });
-
-  test('close without a frame writes nothing (an error before the first refresh leaves the terminal alone)', () => {
-    const { out, text } = capture(80);
-    new LiveDisplay(out).close();
-    expect(text()).toBe('');
   });
 });
 
