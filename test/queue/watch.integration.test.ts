@@ -40,6 +40,8 @@ function lineReader(child: ChildProcess): { lines: string[]; waitFor(check: (lin
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
   let rest = '';
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk));
   child.stdout!.on('data', (chunk: Buffer) => {
     const parts = (rest + chunk.toString()).split('\n');
     rest = parts.pop()!;
@@ -54,7 +56,7 @@ function lineReader(child: ChildProcess): { lines: string[]; waitFor(check: (lin
         const timer = setTimeout(() => fail(`no ${what} within ${ms} ms`), ms);
         const fail = (why: string): void => {
           clearTimeout(timer);
-          reject(new Error(`${why}; output:\n${lines.join('\n')}`));
+          reject(new Error(`${why}; output:\n${lines.join('\n')}\nstderr:\n${stderr}`));
         };
         // Called at once, then on each chunk of output and at exit, until the line is there.
         const look = (): void => {
