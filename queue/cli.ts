@@ -16,6 +16,7 @@ import { staleBuildMessage } from './stale-build';
 export const SUBCOMMANDS: Readonly<Record<string, () => Subcommand>> = {
   enqueue: () => require('./commands/enqueue').enqueueCommand,
   status: () => require('./commands/status').statusCommand,
+  watch: () => require('./commands/watch').watchCommand,
   'requeue-expired': () => require('./commands/requeue-expired').requeueExpiredCommand,
   'dead-letters': () => require('./commands/dead-letters').deadLettersCommand,
   'retry-dead-letters': () => require('./commands/retry-dead-letters').retryDeadLettersCommand,

@@ -8,6 +8,7 @@ import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS } from '../protocol/recover
 import { DEFAULT_WORKFLOW } from '../protocol/workflows';
 import { ITEM_FIELD_OPTIONS } from './items';
 import { DEFAULT_REDIS_URL } from './redis-url';
+import { DEFAULT_WATCH_INTERVAL_SECONDS, WATCH_INTERVAL_RANGE } from './watch';
 
 /** One command-line option. */
 export interface OptionSpec {
@@ -51,6 +52,11 @@ export const OPTIONS = {
   'max-attempts': { type: 'string', value: 'K', help: `the K-th take-back dead-letters the item (default ${DEFAULT_MAX_ATTEMPTS})` },
   limit: { type: 'string', value: 'N', help: 'show at most N items (the total is always reported)' },
   all: { type: 'boolean', help: 'every dead-lettered item' },
+  interval: {
+    type: 'string',
+    value: 'SECONDS',
+    help: `seconds between refreshes, ${WATCH_INTERVAL_RANGE.min} to ${WATCH_INTERVAL_RANGE.max} (default ${DEFAULT_WATCH_INTERVAL_SECONDS})`,
+  },
 } as const satisfies OptionTable;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -290,15 +290,15 @@ test('status counts pending, processing, live vs expired leases, dead letters', 
 
   const one = await cli(['status', '--workflow', 's2', '--json', '--redis-url', server.url]);
   expect(one.code).toBe(0);
-  expect(JSON.parse(one.stdout)).toEqual({ queue: 'jobS2', workflow: 's2', pending: 2, processing: 3, leased: 2, expired: 1, deadLettered: 1, enqueued: 2 });
+  expect(JSON.parse(one.stdout)).toEqual({ queue: 'jobS2', workflow: 's2', pending: 2, processing: 3, leased: 2, expired: 1, deadLettered: 1, enqueued: 2, done: 0, percent: 0 });
 
   const all = await cli(['status', '--json', '--redis-url', server.url]);
   expect(JSON.parse(all.stdout).map((s: { queue: string; pending: number }) => [s.queue, s.pending])).toEqual([['jobS2', 2], ['jobLS', 0], ['jobS1', 0]]);
 
   const table = await cli(['status', '--queue', 'jobS2', '--redis-url', server.url]);
   expect(table.stdout).toBe(
-    'queue  workflow  pending  processing  leased  expired  deadLettered  enqueued\n' +
-      'jobS2  s2              2           3       2        1             1         2\n',
+    'queue  workflow  pending  processing  leased  expired  deadLettered  enqueued  done     %\n' +
+      'jobS2  s2              2           3       2        1             1         2     0  0.0%\n',
   );
 });
 

@@ -9,6 +9,7 @@ import { heartbeatFromDist, stderrOf, tempDir } from '../support/lease-heartbeat
 import { exited, startPythonWorker } from '../support/python-worker';
 import { LocalPod, startCommittedRedis } from '../support/committed-redis';
 import { type Manifest, onlyOfKind } from '../support/manifests';
+import { spawnCli } from '../support/cli';
 import { RedisServer } from '../support/redis-server';
 
 // Redis started exactly as dist/prod deploys it: the "acl" init container's script builds the
@@ -224,6 +225,17 @@ describe('admin (password from the Secret)', () => {
     expect(await cli('status', '--json')).toMatchObject({ code: 0 });
     // A dead worker's item: taken, never leased; recovery dead-letters it at once.
     await admin.rpoplpush(K.pending, K.processing);
+    // status and watch read the processing list and its lease keys (LRANGE, EXISTS) as admin.
+    expect(JSON.parse((await cli('status', '--queue', 'jobS2', '--json')).stdout)).toMatchObject({ processing: 1, expired: 1 });
+    const watch = spawnCli(['watch', '--queue', 'jobS2', '--json', '--redis-url', url]);
+    const firstLine = await new Promise<string>((resolve) => {
+      let out = '';
+      watch.stdout!.on('data', (d) => (out += d).includes('\n') && resolve(out.split('\n')[0]));
+      watch.on('exit', () => resolve(out));
+    });
+    watch.kill('SIGINT');
+    expect(await exited(watch)).toBe(130);
+    expect(JSON.parse(firstLine).queues[0]).toMatchObject({ processing: 1, expired: 1, enqueued: 1, done: 0 });
     expect(await cli('requeue-expired', '--grace-seconds', '0', '--max-attempts', '1')).toMatchObject({ code: 0 });
     expect(await admin.llen(K.deadLetter)).toBe(1);
     expect(await cli('dead-letters', '--json')).toMatchObject({ code: 0, stdout: expect.stringContaining(scene) });
