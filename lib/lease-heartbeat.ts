@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { componentLabels } from './labels';
@@ -115,7 +116,7 @@ export class LeaseHeartbeat extends Construct {
     return existing instanceof LeaseHeartbeat ? existing : new LeaseHeartbeat(chart, LeaseHeartbeat.ID);
   }
 
-  public readonly configMap: k8s.KubeConfigMap;
+  public readonly configMap: kplus.ConfigMap;
   /** SHA-256 of the files, hex. */
   public readonly checksum: string;
 
@@ -123,7 +124,7 @@ export class LeaseHeartbeat extends Construct {
     super(scope, id);
     const data = leaseHeartbeatFiles();
     this.checksum = createHash('sha256').update(JSON.stringify(data)).digest('hex');
-    this.configMap = new k8s.KubeConfigMap(this, 'files', {
+    this.configMap = new kplus.ConfigMap(this, 'files', {
       metadata: { name: LEASE_HEARTBEAT_CONFIG_MAP, labels: componentLabels('ard-lease-heartbeat', 'lease-heartbeat') },
       data,
     });

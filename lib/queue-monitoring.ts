@@ -1,5 +1,5 @@
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import * as k8s from '../imports/k8s';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr, ServiceMonitor } from '../imports/monitoring.coreos.com';
 import { componentLabels } from './labels';
 import { queueAlertGroups, QueueAlertsOptions, RuleGroup } from './queue-alerts';
@@ -81,7 +81,7 @@ export class QueueMonitoring extends Construct {
   public readonly ruleGroups?: readonly RuleGroup[];
   public readonly serviceMonitor?: ServiceMonitor;
   public readonly prometheusRule?: PrometheusRule;
-  public readonly dashboardConfigMap?: k8s.KubeConfigMap;
+  public readonly dashboardConfigMap?: kplus.ConfigMap;
 
   constructor(scope: Construct, id: string, props: QueueMonitoringConstructProps) {
     super(scope, id);
@@ -136,7 +136,7 @@ export class QueueMonitoring extends Construct {
 
     if (props.dashboard ?? false) {
       const dashboard = queueDashboard({ namespace: props.namespace, queues, uid: `ard-workqueue-${props.namespace}`, title: `ARD work queue (${props.namespace})` });
-      this.dashboardConfigMap = new k8s.KubeConfigMap(this, 'dashboard', {
+      this.dashboardConfigMap = new kplus.ConfigMap(this, 'dashboard', {
         metadata: { name: 'ard-workqueue-dashboard', labels: { ...componentLabels('ard-workqueue-dashboard', 'metrics'), [GRAFANA_DASHBOARD_LABEL]: '1' } },
         data: { 'ard-workqueue.json': JSON.stringify(dashboard, undefined, 2) },
       });

@@ -1,3 +1,4 @@
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { loadLuaScript } from '../protocol/lua';
@@ -72,7 +73,7 @@ export class QueueRecovery extends Construct {
   public readonly graceSeconds: number;
   public readonly maxAttempts: number;
   public readonly suspend: boolean;
-  public readonly scriptConfigMap: k8s.KubeConfigMap;
+  public readonly scriptConfigMap: kplus.ConfigMap;
   public readonly cronJobs: readonly k8s.KubeCronJob[];
 
   constructor(scope: Construct, id: string, props: QueueRecoveryProps) {
@@ -87,7 +88,7 @@ export class QueueRecovery extends Construct {
 
     const labels = componentLabels('ard-queue-recovery', 'queue-recovery');
     const scriptFile = `${REQUEUE_EXPIRED_SCRIPT}.lua`;
-    this.scriptConfigMap = new k8s.KubeConfigMap(this, 'script', {
+    this.scriptConfigMap = new kplus.ConfigMap(this, 'script', {
       metadata: { name: 'queue-recovery-script', labels },
       data: { [scriptFile]: loadLuaScript(REQUEUE_EXPIRED_SCRIPT).source },
     });

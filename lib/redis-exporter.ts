@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import * as path from 'path';
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { componentLabels, REDIS_CLIENT_LABEL } from './labels';
@@ -119,7 +120,7 @@ export class RedisExporter extends Construct {
   /** Labels of the exporter pods; `selectorLabels` is the subset that selects them. */
   public readonly podLabels: Record<string, string>;
   public readonly selectorLabels: Record<string, string>;
-  public readonly scriptConfigMap: k8s.KubeConfigMap;
+  public readonly scriptConfigMap: kplus.ConfigMap;
   public readonly deployment: k8s.KubeDeployment;
   public readonly service: k8s.KubeService;
   public readonly policy: k8s.KubeNetworkPolicy;
@@ -143,7 +144,7 @@ export class RedisExporter extends Construct {
     this.selectorLabels = { 'app.kubernetes.io/name': 'redis-exporter', 'app.kubernetes.io/instance': 'redis' };
 
     const scriptFile = path.basename(QUEUE_METRICS_SCRIPT);
-    this.scriptConfigMap = new k8s.KubeConfigMap(this, 'script', {
+    this.scriptConfigMap = new kplus.ConfigMap(this, 'script', {
       metadata: { name: 'redis-exporter-script', labels: this.podLabels },
       data: { [scriptFile]: this.script },
     });
