@@ -14,6 +14,7 @@ import type { WorkflowDefinition } from '../protocol/workflows';
 import { DIGEST_BYTES, DigestTable } from './digest';
 import { CliError, UsageError } from './errors';
 import { ItemTemplate, sceneProblem } from './items';
+import { onInterrupt } from './interrupt';
 import { EnqueueLock } from './lock';
 import { DedupeMode, PushCounts, pushScenes } from './push';
 import { snapshotQueuedScenes } from './queued-scenes';
@@ -86,7 +87,11 @@ export async function validateInput(input: SceneInput, workflow: WorkflowDefinit
     return { source: file, report, scenes: () => sceneRangesOf(revalidated(readSceneFile(file), workflow, file)), dispose: () => undefined };
   }
   const spoolDir = mkdtempSync(path.join(tmpdir(), 'ard-enqueue-'));
-  const dispose = (): void => rmSync(spoolDir, { recursive: true, force: true });
+  const unregister = onInterrupt(() => rmSync(spoolDir, { recursive: true, force: true }));
+  const dispose = (): void => {
+    unregister();
+    rmSync(spoolDir, { recursive: true, force: true });
+  };
   try {
     const spoolFile = path.join(spoolDir, 'scenes.txt');
     const spool = createWriteStream(spoolFile);
@@ -111,7 +116,7 @@ export interface EnqueueOptions {
   readonly lockTtlMs: number;
   /** Valid scene IDs of the input (sizes the digest table). */
   readonly valid: number;
-  readonly onProgress?: (done: number) => void;
+  readonly onProgress?: (done: number, pushed: number) => void;
 }
 
 /**
@@ -125,6 +130,8 @@ export async function enqueueScenes(
 ): Promise<PushCounts> {
   const { keys, mode, dryRun, valid } = options;
   const lock = dryRun ? undefined : await EnqueueLock.acquire(redis, options.queue, keys, options.runId, options.lockTtlMs);
+  // Ctrl-C: batches already sent complete or not as a whole; the release queues behind them.
+  const unregister = onInterrupt(() => lock?.release());
   try {
     let table: DigestTable | undefined;
     if (mode === 'dedupe') {
@@ -148,6 +155,7 @@ export async function enqueueScenes(
       onProgress: options.onProgress,
     });
   } finally {
+    unregister();
     await lock?.release();
   }
 }

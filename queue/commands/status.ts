@@ -1,10 +1,9 @@
 import { WORKFLOWS } from '../../protocol/workflows';
-import { parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
+import { redisEndpointOf, parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
 import type { CliContext, Subcommand } from '../context';
 import { EXIT } from '../errors';
 import { optionsHelp, pickOptions } from '../options';
 import { withRedis } from '../redis';
-import { resolveRedisUrl } from '../redis-url';
 import { QueueStatus, readStatus } from '../status';
 
 const COLUMNS = ['queue', 'workflow', 'pending', 'processing', 'leased', 'expired', 'deadLettered', 'enqueued'] as const;
@@ -16,7 +15,7 @@ export function formatStatusTable(statuses: readonly QueueStatus[]): string {
   return rows.map((r) => r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n') + '\n';
 }
 
-const OPTIONS = pickOptions(['workflow', 'queue', 'redis-url', 'json'], {
+const OPTIONS = pickOptions(['workflow', 'queue', 'redis-url', 'password-file', 'timeout', 'json'], {
   workflow: "one workflow's queue",
   queue: 'one queue by name (with --workflow for a queue no workflow owns)',
   json: 'print an object (one queue) or an array (several) on stdout',
@@ -28,7 +27,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const queue = stringFlag(values, 'queue');
   const single = workflow !== undefined || queue !== undefined;
   const targets = single ? [resolveTarget(workflow, queue)] : Object.keys(WORKFLOWS).map((name) => resolveTarget(name, undefined));
-  const redisUrl = resolveRedisUrl(stringFlag(values, 'redis-url'), ctx.env);
+  const redisUrl = redisEndpointOf(values, ctx.env);
   const statuses = await withRedis(redisUrl, (redis) => Promise.all(targets.map((t) => readStatus(redis, t))));
   if (values.json) ctx.stdout.write(JSON.stringify(single ? statuses[0] : statuses) + '\n');
   else ctx.stdout.write(formatStatusTable(statuses));

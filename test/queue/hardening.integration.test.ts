@@ -1,0 +1,368 @@
+/**
+ * The queue tool against what Redis, the input or the operator may do (issue 10): servers that
+ * never answer, passwords in every URL form, malformed URLs and missing databases, script
+ * caches flushed mid-run, records Redis refuses to grow, control characters in items, signals
+ * and closed pipes. Each runs the compiled tool against a real redis-server.
+ */
+import { ChildProcess } from 'child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'fs';
+import * as net from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import Redis from 'ioredis';
+import { runCli as cli, spawnCli } from '../support/cli';
+import { RedisServer, useRedisServer } from '../support/redis-server';
+import { s2Item as item, sceneId as scene, sceneIds } from '../support/scenes';
+
+const TMP = mkdtempSync(path.join(tmpdir(), 'ard-queue-hardening-'));
+
+function sceneFile(name: string, lines: readonly string[]): string {
+  const file = path.join(TMP, name);
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+/** Waits until `check` holds, polling every 5 ms, for at most `ms`. */
+async function until(check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+const HINT = "is Redis running there? For the cluster's Redis run: kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod)";
+
+/** One command line per subcommand, each touching Redis. */
+const EVERY_SUBCOMMAND: readonly (readonly string[])[] = [
+  ['enqueue', scene(1)],
+  ['status'],
+  ['requeue-expired'],
+  ['dead-letters'],
+  ['retry-dead-letters', '--all'],
+];
+
+const fixture = useRedisServer();
+let server: RedisServer;
+let redis: Redis;
+
+beforeAll(() => {
+  ({ server, redis } = fixture);
+});
+
+beforeEach(async () => {
+  await redis.flushall();
+});
+
+describe('no hang: a server that accepts connections and never answers', () => {
+  let silent: net.Server;
+  let port: number;
+  const sockets = new Set<net.Socket>();
+  beforeAll(async () => {
+    silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    port = (silent.address() as net.AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  });
+
+  test('every subcommand gives up after --timeout with exit 1, naming the URL, and exits at once', async () => {
+    const runs = await Promise.all(EVERY_SUBCOMMAND.map((args) => cli([...args, '--redis-url', `redis://127.0.0.1:${port}`, '--timeout', '1.5'])));
+    for (const [i, run] of runs.entries()) {
+      expect(run.code).toBe(1);
+      const pushed = EVERY_SUBCOMMAND[i][0] === 'enqueue' ? '; nothing pushed' : '';
+      expect(run.stderr).toBe(`error: cannot connect to Redis at redis://127.0.0.1:${port}: no reply within 1.5 s (Command timed out; --timeout sets the limit); ${HINT}${pushed}\n`);
+      // No socket timer keeps the process after the failure (ioredis' 2 s disconnectTimeout).
+      expect(run.ms).toBeLessThan(1_500 + 1_900);
+    }
+  }, 60_000);
+
+  test('the default limit is 10 s', async () => {
+    const run = await cli(['status', '--redis-url', `redis://127.0.0.1:${port}`]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('no reply within 10 s');
+    expect(run.ms).toBeGreaterThanOrEqual(10_000);
+    expect(run.ms).toBeLessThan(13_000);
+  }, 30_000);
+
+  test('a stopped redis-server (SIGSTOP) mid-session: the command in flight gives up', async () => {
+    const stopped = await RedisServer.start();
+    try {
+      process.kill(stopped.pid!, 'SIGSTOP');
+      const runs = await Promise.all(EVERY_SUBCOMMAND.map((args) => cli([...args, '--redis-url', stopped.url, '--timeout', '1'])));
+      for (const run of runs) {
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(`redis://127.0.0.1:${stopped.port}`);
+        expect(run.stderr).toContain('no reply within 1 s');
+      }
+    } finally {
+      process.kill(stopped.pid!, 'SIGCONT');
+      await stopped.stop();
+    }
+  }, 60_000);
+});
+
+describe('passwords never printed, and taken without the command line', () => {
+  const PASSWORD = 'S3cr@t:p/w?x#y';
+  const ENCODED = encodeURIComponent(PASSWORD);
+  let secured: RedisServer;
+  beforeAll(async () => {
+    secured = await RedisServer.start({ args: ['--user', 'admin', 'on', `>${PASSWORD}`, '~*', '&*', '+@all', '--user', 'default', 'off'] });
+  }, 20_000);
+  afterAll(() => secured.stop());
+
+  const leaks = (text: string): boolean =>
+    [PASSWORD, ENCODED, 'S3cr', 'p/w', encodeURIComponent('S3cr@t')].some((form) => text.includes(form));
+
+  test('the password from $REDIS_PASSWORD, $REDIS_PASSWORD_FILE or --password-file works; never two sources', async () => {
+    const file = path.join(TMP, 'password');
+    writeFileSync(file, `${PASSWORD}\n`);
+    const url = `redis://admin@127.0.0.1:${secured.port}`;
+    for (const run of [
+      await cli(['status', '--queue', 'jobS2', '--json', '--redis-url', url], { env: { REDIS_PASSWORD: PASSWORD } }),
+      await cli(['status', '--queue', 'jobS2', '--json', '--redis-url', url], { env: { REDIS_PASSWORD_FILE: file } }),
+      await cli(['status', '--queue', 'jobS2', '--json', '--redis-url', url, '--password-file', file]),
+      await cli(['status', '--queue', 'jobS2', '--json', '--redis-url', `redis://admin:${ENCODED}@127.0.0.1:${secured.port}`]),
+    ]) {
+      expect(run.stderr).toBe('');
+      expect(JSON.parse(run.stdout)).toMatchObject({ queue: 'jobS2', pending: 0 });
+    }
+    const twice = await cli(['status', '--redis-url', `redis://admin:${ENCODED}@127.0.0.1:${secured.port}`], { env: { REDIS_PASSWORD: PASSWORD } });
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('error: the Redis password is given twice (the URL and $REDIS_PASSWORD); give it once\n');
+  }, 30_000);
+
+  test('no output, error or --json shows the password, whatever URL form carries it', async () => {
+    const port = secured.port;
+    const wrong = (url: string, env: Record<string, string> = {}) => cli(['status', '--redis-url', url, '--json'], { env });
+    const runs = [
+      // wrong passwords (WRONGPASS), in each form
+      await wrong(`redis://admin:${ENCODED}x@127.0.0.1:${port}`),
+      await wrong(`redis://admin:${PASSWORD}@127.0.0.1:${port}`), // '@', ':', '/', '?', '#' unencoded
+      await wrong(`redis://admin@127.0.0.1:${port}/?password=${ENCODED}x`),
+      await wrong(`redis://adm@in:${ENCODED}x@127.0.0.1:${port}`),
+      await wrong(`redis://admin@127.0.0.1:${port}`, { REDIS_PASSWORD: `${PASSWORD}x` }),
+      // a server that is not there, a malformed port, a malformed database
+      await wrong(`redis://admin:${ENCODED}@127.0.0.1:1`),
+      await wrong(`redis://admin:${ENCODED}@127.0.0.1:99999`),
+      await wrong(`redis://admin:${ENCODED}@127.0.0.1:${port}/x`),
+    ];
+    for (const run of runs) {
+      expect(run.code).not.toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({ error: { exitCode: run.code, message: expect.any(String) } });
+      expect(run.stderr).toMatch(/^error: /);
+      expect(leaks(run.stdout + run.stderr)).toBe(false);
+    }
+    expect(runs[0].stderr).toContain(`redis://admin:***@127.0.0.1:${port}`);
+    expect(runs[0].stderr).toContain('WRONGPASS');
+  }, 60_000);
+});
+
+describe('malformed --redis-url: exit 2 naming the value; a database the server lacks: exit 1', () => {
+  test.each([
+    ['redis://127.0.0.1:99999', "error: --redis-url 'redis://127.0.0.1:99999': port must be an integer 1-65535, got '99999'"],
+    ['redis://127.0.0.1:0', "error: --redis-url 'redis://127.0.0.1:0': port must be an integer 1-65535, got '0'"],
+    ['redis://127.0.0.1:63x', "error: --redis-url 'redis://127.0.0.1:63x': port must be an integer 1-65535, got '63x'"],
+    ['redis://127.0.0.1:6379/abc', "error: --redis-url 'redis://127.0.0.1:6379/abc': database must be an integer 0-99999 after the host, got 'abc'"],
+    ['redis://127.0.0.1:6379/-1', "error: --redis-url 'redis://127.0.0.1:6379/-1': database must be an integer 0-99999 after the host, got '-1'"],
+    ['http://127.0.0.1:6379', "error: --redis-url must start with redis:// or rediss://, got 'http://127.0.0.1:6379'"],
+    ['redis://127.0.0.1:6379/0?db=1', "error: --redis-url 'redis://127.0.0.1:6379/0?db=1': the only query parameter allowed is 'password', got 'db'"],
+  ])('%s', async (url, message) => {
+    const run = await cli(['enqueue', scene(1), '--redis-url', url]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`${message}\n(see: npm run queue -- enqueue --help)\n`);
+    expect(await redis.keys('*')).toEqual([]); // nothing written, no lock left behind
+  });
+
+  test('a database index the server does not have (--databases 1) fails with exit 1, writing nothing', async () => {
+    const one = await RedisServer.start({ args: ['--databases', '1'] });
+    try {
+      const run = await cli(['enqueue', scene(1), '--redis-url', `${one.url}/1`]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        `error: Redis at redis://127.0.0.1:${one.port}/1 refused database 1: ERR DB index is out of range ` +
+          "(the server's 'databases' setting limits the indexes; most deployments use database 0); nothing pushed\n",
+      );
+      const client = new Redis(one.url);
+      expect(await client.dbsize()).toBe(0);
+      client.disconnect();
+    } finally {
+      await one.stop();
+    }
+  }, 30_000);
+
+  test('a database the server has is used', async () => {
+    const run = await cli(['enqueue', scene(1), '--redis-url', `${server.url}/3`]);
+    expect(run.code).toBe(0);
+    const db3 = new Redis(`${server.url}/3`);
+    expect(await db3.lrange('jobS2', 0, -1)).toEqual([item(scene(1))]);
+    db3.disconnect();
+    expect(await redis.exists('jobS2')).toBe(0);
+  });
+});
+
+test('an input without any scene ID is an error (exit 2) unless --allow-empty', async () => {
+  const empty = await cli(['enqueue', '--file', '-', '--redis-url', server.url], { input: '# only a comment\n\n' });
+  expect(empty.code).toBe(2);
+  expect(empty.stderr).toBe(
+    'error: stdin holds no scene ID (an upstream command may have failed); nothing pushed. Pass --allow-empty if an empty input is expected\n(see: npm run queue -- enqueue --help)\n',
+  );
+  const allowed = await cli(['enqueue', '--file', '-', '--allow-empty', '--redis-url', server.url], { input: '' });
+  expect(allowed.code).toBe(0);
+  expect(allowed.stdout).toMatch(/^jobS2 \(s2\): pushed 0 items/);
+});
+
+describe('push and record succeed or fail together, whatever the server answers', () => {
+  test('the script cache flushed again and again mid-run (NOSCRIPT): every scene queued and recorded once', async () => {
+    const count = 300_000;
+    const file = sceneFile('flushed.txt', sceneIds(count));
+    const child = spawnCli(['enqueue', '--file', file, '--redis-url', server.url, '--json']);
+    const done = exitOf(child);
+    let flushes = 0;
+    let exited = false;
+    void done.then(() => (exited = true));
+    await until(async () => exited || (await redis.llen('jobS2')) > 0);
+    while (!exited) {
+      await redis.script('FLUSH');
+      flushes += 1;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const run = await done;
+    expect(flushes).toBeGreaterThan(0);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(await redis.llen('jobS2')).toBe(count);
+    expect(await redis.strlen('jobS2:enqueued')).toBe(count * 16);
+  }, 120_000);
+
+  test('a record at the maximum string size (proto-max-bulk-len): exit 1, the batch not pushed', async () => {
+    const small = await RedisServer.start({ args: ['--proto-max-bulk-len', '1mb'] });
+    const client = new Redis(small.url);
+    try {
+      // A record 10 digests short of 1 MB: the next batch's APPEND is refused.
+      await client.set('jobS2:enqueued', Buffer.alloc(1024 * 1024 - 160, 1));
+      const run = await cli(['enqueue', ...sceneIds(20), '--redis-url', small.url]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        'error: the batch was not pushed: the dedupe record jobS2:enqueued refused it: ERR string exceeds maximum allowed size (proto-max-bulk-len); nothing pushed\n',
+      );
+      expect(await client.llen('jobS2')).toBe(0);
+      expect(await client.strlen('jobS2:enqueued')).toBe(1024 * 1024 - 160);
+      expect(await client.exists('jobS2:enqueue_lock')).toBe(0);
+    } finally {
+      client.disconnect();
+      await small.stop();
+    }
+  }, 30_000);
+
+  test('a record of the wrong type under --force: exit 1 with an error object for --json, nothing pushed', async () => {
+    await redis.hset('jobS2:enqueued', 'x', 'y');
+    const run = await cli(['enqueue', scene(1), scene(2), '--force', '--json', '--redis-url', server.url]);
+    expect(run.code).toBe(1);
+    const message =
+      'the batch was not pushed: the dedupe record jobS2:enqueued refused it: WRONGTYPE Operation against a key holding the wrong kind of value; nothing pushed';
+    expect(JSON.parse(run.stdout)).toEqual({ error: { exitCode: 1, message } });
+    expect(run.stderr).toBe(`error: ${message}\n`);
+    expect(await redis.exists('jobS2')).toBe(0);
+  });
+});
+
+test('--queue refuses the internal keys of another queue', async () => {
+  for (const [name, role] of [
+    ['jobS2:processing', 'processing'],
+    ['jobS2:enqueued', 'enqueued'],
+    ['jobS2:enqueue_lock', 'enqueueLock'],
+    ['jobS2:attempts', 'attempts'],
+    ['jobS2:dead_letter', 'deadLetter'],
+    ['jobS2:unleased_since', 'unleasedSince'],
+    ['jobS2:leased_by_session:abc', 'leasePrefix'],
+  ]) {
+    const run = await cli(['enqueue', scene(1), '--workflow', 's2', '--queue', name, '--redis-url', server.url]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      `error: --queue '${name}' is the ${role} key of queue 'jobS2', not a queue; give the queue's own name, e.g. --queue jobS2\n(see: npm run queue -- enqueue --help)\n`,
+    );
+  }
+  expect(await redis.keys('*')).toEqual([]);
+});
+
+test('a scene enqueued again starts from zero recovery attempts', async () => {
+  await redis.hset('jobS2:attempts', item(scene(1)), '2', item(scene(9)), '1');
+  const run = await cli(['enqueue', scene(1), scene(2), '--force', '--redis-url', server.url]);
+  expect(run.code).toBe(0);
+  expect(await redis.hgetall('jobS2:attempts')).toEqual({ [item(scene(9))]: '1' });
+});
+
+test('items read from Redis are printed with control characters escaped', async () => {
+  const evil = '{"in_scene":"X\u001b[2J\u001b[H\rjobS2: no dead-lettered items\n\u009b31m\u202e"}';
+  await redis.rpush('jobS2:dead_letter', evil);
+  await redis.hset('jobS2:attempts', evil, '5');
+  const run = await cli(['dead-letters', '--redis-url', server.url]);
+  expect(run.code).toBe(0);
+  // eslint-disable-next-line no-control-regex
+  expect(run.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+  expect(run.stdout).toBe(
+    'jobS2: 1 dead-lettered item\n  attempts  scene (or item)\n' +
+      '         5  {"in_scene":"X\\x1b[2J\\x1b[H\\x0djobS2: no dead-lettered items\\x0a\\x9b31m\\u202e"}\n',
+  );
+  const retried = await cli(['retry-dead-letters', '--all', '--dry-run', '--redis-url', server.url]);
+  expect(retried.stdout).toContain('\\x1b[2J');
+  expect(retried.stdout).not.toContain('\u001b');
+});
+
+test('a relative --file is read from the directory the command was typed in (INIT_CWD under npm run)', async () => {
+  const dir = mkdtempSync(path.join(TMP, 'cwd-'));
+  writeFileSync(path.join(dir, 'campaign.txt'), `${scene(7)}\n`);
+  const run = await cli(['enqueue', '--file', 'campaign.txt', '--redis-url', server.url], { env: { INIT_CWD: dir } });
+  expect(run.stderr).toBe('');
+  expect(await redis.lrange('jobS2', 0, -1)).toEqual([item(scene(7))]);
+});
+
+describe('signals and closed pipes', () => {
+  test.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s mid-run: exit %d promptly, lock released, stdin copy removed, whole batches only', async (signal, code) => {
+    const spool = mkdtempSync(path.join(TMP, 'spool-'));
+    const child = spawnCli(['enqueue', '--file', '-', '--redis-url', server.url], { env: { TMPDIR: spool } });
+    const done = exitOf(child);
+    child.stdin!.write(sceneIds(1_000_000).join('\n') + '\n');
+    child.stdin!.end();
+    await until(async () => (await redis.llen('jobS2')) > 0, 60_000);
+    const sent = Date.now();
+    child.kill(signal);
+    const run = await done;
+    expect(Date.now() - sent).toBeLessThan(5_000);
+    expect(run.code).toBe(code);
+    expect(run.stderr).toMatch(new RegExp(`interrupted \\(${signal}\\), stopping\\npushed [\\d,]+ of 1,000,000 scenes in whole batches; re-run to finish: nothing will be duplicated\\n$`));
+    expect(await redis.exists('jobS2:enqueue_lock')).toBe(0);
+    expect(readdirSync(spool)).toEqual([]);
+    const pushed = await redis.llen('jobS2');
+    expect(pushed % 5_000).toBe(0);
+    expect(await redis.strlen('jobS2:enqueued')).toBe(pushed * 16);
+  }, 120_000);
+
+  test('a reader that goes away (| head) ends the run without a stack trace', async () => {
+    await redis.rpush('jobS2:dead_letter', ...sceneIds(50_000).map(item));
+    const child = spawnCli(['dead-letters', '--limit', '50000', '--redis-url', server.url]);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  }, 30_000);
+});
