@@ -95,7 +95,7 @@ export function resolveTarget(workflowName: string | undefined, queue: string | 
 export function internalKeyOf(name: string): { queue: string; role: string } | undefined {
   for (const [role, suffix] of Object.entries(queueKeys(''))) {
     if (role === 'pending') continue;
-    const at = role === 'leasePrefix' ? name.indexOf(suffix) : name.endsWith(suffix) ? name.length - suffix.length : -1;
+    const at = role === 'leasePrefix' || role === 'snapshotPrefix' ? name.indexOf(suffix) : name.endsWith(suffix) ? name.length - suffix.length : -1;
     if (at > 0) return { queue: name.slice(0, at), role };
   }
   return undefined;

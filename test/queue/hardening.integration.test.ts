@@ -12,6 +12,7 @@ import * as path from 'path';
 import Redis from 'ioredis';
 import { runCli as cli, spawnCli } from '../support/cli';
 import { RedisServer, useRedisServer } from '../support/redis-server';
+import { recoveryLoop } from '../recovery/support';
 import { s2Item as item, sceneId as scene, sceneIds } from '../support/scenes';
 
 const TMP = mkdtempSync(path.join(tmpdir(), 'ard-queue-hardening-'));
@@ -280,6 +281,41 @@ describe('push and record succeed or fail together, whatever the server answers'
   });
 });
 
+test('--force never pushes a second copy of an item that workers take and recovery moves back meanwhile', async () => {
+  const count = 200_000;
+  const scenes = sceneIds(count);
+  for (let i = 0; i < count; i += 10_000) await redis.rpush('jobS2', ...scenes.slice(i, i + 10_000).map(item));
+  // Churn: a "worker" takes items from pending's right end without leasing them, and
+  // requeue-expired (grace 0: at first sight) LPUSHes them back to pending's left end.
+  const churn = new Redis(server.url);
+  const recovery = recoveryLoop(server.url, 'jobS2', { graceSeconds: 0, periodMs: 0 });
+  let running = true;
+  let moves = 0;
+  const taker = (async () => {
+    while (running) {
+      await churn.rpoplpush('jobS2', 'jobS2:processing');
+      moves += 1;
+    }
+  })();
+  try {
+    const file = sceneFile('force.txt', scenes);
+    const run = await cli(['enqueue', '--file', file, '--force', '--json', '--redis-url', server.url]);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toMatchObject({ pushed: 0, skippedPendingOrProcessing: count });
+  } finally {
+    running = false;
+    await taker;
+    await recovery.stop();
+    churn.disconnect();
+  }
+  expect(moves).toBeGreaterThan(0);
+  expect(recovery.runs.reduce((sum, r) => sum + r.requeued, 0)).toBeGreaterThan(0);
+  const all = [...(await redis.lrange('jobS2', 0, -1)), ...(await redis.lrange('jobS2:processing', 0, -1))];
+  expect(all.length).toBe(count);
+  expect(new Set(all).size).toBe(count);
+  expect(await redis.keys('jobS2:force_snapshot:*')).toEqual([]);
+}, 120_000);
+
 test('--queue refuses the internal keys of another queue', async () => {
   for (const [name, role] of [
     ['jobS2:processing', 'processing'],
@@ -289,6 +325,7 @@ test('--queue refuses the internal keys of another queue', async () => {
     ['jobS2:dead_letter', 'deadLetter'],
     ['jobS2:unleased_since', 'unleasedSince'],
     ['jobS2:leased_by_session:abc', 'leasePrefix'],
+    ['jobS2:force_snapshot:pending', 'snapshotPrefix'],
   ]) {
     const run = await cli(['enqueue', scene(1), '--workflow', 's2', '--queue', name, '--redis-url', server.url]);
     expect(run.code).toBe(2);
