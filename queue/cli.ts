@@ -20,6 +20,7 @@ export const SUBCOMMANDS: Readonly<Record<string, () => Subcommand>> = {
   'requeue-expired': () => require('./commands/requeue-expired').requeueExpiredCommand,
   'dead-letters': () => require('./commands/dead-letters').deadLettersCommand,
   'retry-dead-letters': () => require('./commands/retry-dead-letters').retryDeadLettersCommand,
+  'reset-record': () => require('./commands/reset-record').resetRecordCommand,
 };
 
 function topLevelHelp(): string {

@@ -18,6 +18,20 @@ const SNAPSHOT_TTL_SECONDS = 600;
  * recovery moves at that moment is in exactly one of them.
  */
 export async function snapshotQueuedScenes(redis: Redis, keys: QueueKeys, table: DigestTable): Promise<DigestTable> {
+  const d = new Int32Array(DIGEST_WORDS);
+  await forEachQueuedScene(redis, keys, (scene) => {
+    murmur3x86_128(scene, DIGEST_SEED, d, 0);
+    table.add(d, 0, Found.Loaded);
+  });
+  return table;
+}
+
+/**
+ * Calls `visit` with the scene of every item pending or processing at one instant (items
+ * without a scene ID are skipped), reading the copies of snapshotQueuedScenes page by page.
+ * @returns the number of items looked at
+ */
+export async function forEachQueuedScene(redis: Redis, keys: QueueKeys, visit: (scene: string) => void): Promise<number> {
   const copies = [`${keys.snapshotPrefix}pending`, `${keys.snapshotPrefix}processing`];
   const removeCopies = async (): Promise<void> => {
     await redis.unlink(...copies);
@@ -29,20 +43,19 @@ export async function snapshotQueuedScenes(redis: Redis, keys: QueueKeys, table:
     const replies = (await tx.exec()) ?? [];
     const failed = replies.find(([err]) => err);
     if (failed) throw failed[0];
-    const d = new Int32Array(DIGEST_WORDS);
+    let seen = 0;
     for (const list of copies) {
       for (let start = 0; ; start += PAGE) {
         const items = await redis.lrange(list, start, start + PAGE - 1);
+        seen += items.length;
         for (const item of items) {
           const scene = sceneOfItem(item);
-          if (scene === undefined) continue;
-          murmur3x86_128(scene, DIGEST_SEED, d, 0);
-          table.add(d, 0, Found.Loaded);
+          if (scene !== undefined) visit(scene);
         }
         if (items.length < PAGE) break;
       }
     }
-    return table;
+    return seen;
   } finally {
     unregister();
     await removeCopies();

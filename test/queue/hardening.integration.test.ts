@@ -316,6 +316,29 @@ test('--force never pushes a second copy of an item that workers take and recove
   expect(await redis.keys('jobS2:force_snapshot:*')).toEqual([]);
 }, 120_000);
 
+test('reset-record: a new campaign or a queue filled by hand never gets identical items next to queued ones', async () => {
+  // Scenes 0-2 done by an earlier campaign (recorded, gone); 3-4 pending, pushed by hand (unrecorded); 5 processing.
+  expect((await cli(['enqueue', scene(0), scene(1), scene(2), '--redis-url', server.url])).code).toBe(0);
+  await redis.del('jobS2');
+  await redis.rpush('jobS2', item(scene(3)), item(scene(4)));
+  await redis.rpush('jobS2:processing', item(scene(5)));
+  const dry = await cli(['reset-record', '--dry-run', '--json', '--redis-url', server.url]);
+  expect(JSON.parse(dry.stdout)).toEqual({ queue: 'jobS2', workflow: 's2', dryRun: true, recordedBefore: 3, queuedItems: 3, recordedAfter: 3 });
+  expect(await redis.strlen('jobS2:enqueued')).toBe(3 * 16);
+  const reset = await cli(['reset-record', '--redis-url', server.url]);
+  expect(reset.stdout).toBe('jobS2: dedupe record reset to 3 scenes (of 3 items pending or processing); it held 3 recordings\n');
+  const campaign = await cli(['enqueue', ...sceneIds(7), '--json', '--redis-url', server.url]);
+  expect(JSON.parse(campaign.stdout)).toMatchObject({ pushed: 4, skippedEnqueuedBefore: 3 });
+  const all = [...(await redis.lrange('jobS2', 0, -1)), ...(await redis.lrange('jobS2:processing', 0, -1))];
+  expect(all.sort()).toEqual(sceneIds(7).map(item).sort());
+  expect(await redis.keys('jobS2:force_snapshot:*')).toEqual([]);
+  // Refused while an enqueue holds the lock.
+  await redis.set('jobS2:enqueue_lock', 'other-run', 'PX', 30_000);
+  const locked = await cli(['reset-record', '--redis-url', server.url]);
+  expect(locked.code).toBe(1);
+  expect(locked.stderr).toMatch(/^error: another enqueue is writing to jobS2 \(run other-run/);
+});
+
 test('--queue refuses the internal keys of another queue', async () => {
   for (const [name, role] of [
     ['jobS2:processing', 'processing'],
