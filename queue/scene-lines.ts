@@ -1,3 +1,4 @@
+import { UsageError } from './errors';
 import { closeSync, openSync, readSync } from 'fs';
 import type { Readable } from 'stream';
 import { isAscii } from 'buffer';
@@ -50,15 +51,42 @@ export async function* readSceneLines(input: Readable | Iterable<Buffer>, option
     let start = 0;
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
       line += 1;
-      const scene = parseSceneLine(text.slice(start, end));
+      const raw = text.slice(start, end);
+      checkLine(raw, line);
+      const scene = parseSceneLine(raw);
       if (scene !== undefined) scenes.push({ line, scene });
       start = end + 1;
     }
     rest = text.slice(start);
+    // Checked before the next chunk is appended: a line without end costs no more than this.
+    checkLine(rest, line + 1);
     if (scenes.length > 0) yield scenes;
   }
-  const scene = parseSceneLine(rest + decoder.end()); // a last line without a newline
+  const last = rest + decoder.end(); // a last line without a newline
+  checkLine(last, line + 1);
+  const scene = parseSceneLine(last);
   if (scene !== undefined) yield [{ line: line + 1, scene }];
+}
+
+/**
+ * Longest input line accepted, in characters: a scene ID is under 100, a comment may say more.
+ * Longer lines are refused as soon as they are seen, so any input is read in linear time and
+ * bounded memory (an 80 MB line is refused after its first chunk).
+ */
+export const MAX_LINE_CHARS = 1_000;
+
+/**
+ * Refuses a line over MAX_LINE_CHARS, or with a carriage return inside it: a file with CR-only
+ * line ends (classic Mac) would otherwise be one long line. A CR before the LF (CRLF) is trimmed.
+ */
+function checkLine(raw: string, line: number): void {
+  const cr = raw.indexOf('\r');
+  if (cr !== -1 && raw.slice(cr).trim() !== '') {
+    throw new UsageError(`line ${line} has a carriage return (CR) inside it: lines must end in LF or CRLF, not CR alone; convert the file with: tr '\\r' '\\n' < FILE > FILE.lf`);
+  }
+  if (raw.length > MAX_LINE_CHARS) {
+    throw new UsageError(`line ${line} is longer than ${MAX_LINE_CHARS.toLocaleString('en-US')} characters (a scene ID has under 100): is this the right input?`);
+  }
 }
 
 /** Bytes per read of readSceneFile. */

@@ -339,6 +339,24 @@ test('reset-record: a new campaign or a queue filled by hand never gets identica
   expect(locked.stderr).toMatch(/^error: another enqueue is writing to jobS2 \(run other-run/);
 });
 
+test('an over-long line is refused at once, in bounded time and memory; CR-only line ends are refused with the fix', async () => {
+  const huge = path.join(TMP, 'huge.txt');
+  writeFileSync(huge, `${scene(1)}\n${'A'.repeat(80 * 1024 * 1024)}\n`);
+  const long = await cli(['enqueue', '--file', huge, '--redis-url', server.url]);
+  expect(long.code).toBe(2);
+  expect(long.stderr).toBe('error: line 2 is longer than 1,000 characters (a scene ID has under 100): is this the right input?\n(see: npm run queue -- enqueue --help)\n');
+  expect(long.ms).toBeLessThan(5_000);
+  const piped = await cli(['enqueue', '--file', '-', '--redis-url', server.url], { input: 'B'.repeat(5 * 1024 * 1024) });
+  expect(piped.code).toBe(2);
+  expect(piped.stderr).toContain('error: line 1 is longer than 1,000 characters');
+  const mac = await cli(['enqueue', '--file', sceneFile('mac.txt', [sceneIds(3).join('\r')]), '--redis-url', server.url]);
+  expect(mac.code).toBe(2);
+  expect(mac.stderr).toBe(
+    "error: line 1 has a carriage return (CR) inside it: lines must end in LF or CRLF, not CR alone; convert the file with: tr '\\r' '\\n' < FILE > FILE.lf\n(see: npm run queue -- enqueue --help)\n",
+  );
+  expect(await redis.exists('jobS2')).toBe(0);
+}, 60_000);
+
 test('--queue refuses the internal keys of another queue', async () => {
   for (const [name, role] of [
     ['jobS2:processing', 'processing'],
