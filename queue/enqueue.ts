@@ -19,7 +19,7 @@ import { EnqueueLock } from './lock';
 import { DedupeMode, PushCounts, pushScenes } from './push';
 import { snapshotQueuedScenes } from './queued-scenes';
 import { loadRecord, recordLength } from './record';
-import { argumentScenes, ChunkChecksums, readSceneFile, readSceneFileRanges, readSceneLines, SceneLine, SceneRanges, sceneRangesOf } from './scene-lines';
+import { argumentScenes, ChunkChecksums, MAX_LINE_CHARS, readSceneFile, readSceneFileRanges, readSceneLines, SceneLine, SceneRanges, sceneRangesOf } from './scene-lines';
 import { ValidationReport, validateScenes } from './validate';
 
 /** Where the scene IDs come from. */
@@ -80,10 +80,10 @@ export async function validateInput(input: SceneInput, workflow: WorkflowDefinit
     if (ChunkChecksums.available) {
       // The push pass checks the file is unchanged chunk by chunk instead of validating again.
       const checksums = new ChunkChecksums();
-      const report = await validateScenes(readSceneFile(file, { onChunk: (chunk) => checksums.record(chunk) }), workflow);
+      const report = await validateScenes(readSceneFile(file, { onChunk: (chunk) => checksums.record(chunk), maxLineChars: MAX_LINE_CHARS }), workflow);
       return { source: file, report, scenes: () => unchangedScenes(file, checksums), dispose: () => undefined };
     }
-    const report = await validateScenes(readSceneFile(file), workflow);
+    const report = await validateScenes(readSceneFile(file, { maxLineChars: MAX_LINE_CHARS }), workflow);
     return { source: file, report, scenes: () => sceneRangesOf(revalidated(readSceneFile(file), workflow, file)), dispose: () => undefined };
   }
   const spoolDir = mkdtempSync(path.join(tmpdir(), 'ard-enqueue-'));
@@ -95,7 +95,7 @@ export async function validateInput(input: SceneInput, workflow: WorkflowDefinit
   try {
     const spoolFile = path.join(spoolDir, 'scenes.txt');
     const spool = createWriteStream(spoolFile);
-    const report = await validateScenes(readSceneLines(stdin), workflow, spool);
+    const report = await validateScenes(readSceneLines(stdin, { maxLineChars: MAX_LINE_CHARS }), workflow, spool);
     spool.end();
     await finished(spool);
     return { source: 'stdin', report, scenes: () => readSceneFileRanges(spoolFile), dispose }; // our own file of valid (ASCII) scene IDs

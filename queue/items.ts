@@ -124,6 +124,9 @@ export function sceneProblem(workflow: WorkflowDefinition, scene: string): strin
     // digests hash char codes as bytes: only printable ASCII without '"' and '\\' may pass.
     return ITEM_SAFE.test(scene) ? undefined : `${quoteForMessage(scene)} contains characters that need escaping in JSON or are not printable ASCII`;
   }
+  if (scene.includes('\r')) {
+    return `${quoteForMessage(scene)} contains a carriage return (CR): lines must end in LF or CRLF, not CR alone; convert the file with: tr '\\r' '\\n' < FILE > FILE.lf`;
+  }
   if (/\s/.test(scene)) return `${quoteForMessage(scene)} contains whitespace; give one scene ID per line`;
   if (scene.startsWith('{')) return `${quoteForMessage(scene)} looks like a JSON item; give bare scene IDs, the tool builds the items`;
   return `${quoteForMessage(scene)} is not a valid ${workflow.name} scene ID`;
