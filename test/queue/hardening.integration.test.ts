@@ -351,7 +351,7 @@ test('an over-long line is refused at once, in bounded time and memory; CR-only 
   expect(piped.stderr).toContain('error: line 1 is longer than 1,000 characters');
   const mac = await cli(['enqueue', '--file', sceneFile('mac.txt', [sceneIds(3).join('\r')]), '--redis-url', server.url]);
   expect(mac.code).toBe(2);
-  expect(mac.stderr).toMatch(/^error: \S+mac.txt: 1 invalid line; nothing was pushed\n  line 1: 'S2A_\S+\\r\S+' contains a carriage return \(CR\): lines must end in LF or CRLF, not CR alone; convert the file with: tr '\\r' '\\n' < FILE > FILE.lf\n/);
+  expect(mac.stderr).toMatch(/^error: \S+mac.txt: 1 invalid line; nothing was pushed\n {2}line 1: 'S2A_\S+\\r\S+' contains a carriage return \(CR\): lines must end in LF or CRLF, not CR alone; convert the file with: tr '\\r' '\\n' < FILE > FILE.lf\n/);
   expect(await redis.exists('jobS2')).toBe(0);
 }, 60_000);
 
