@@ -215,7 +215,7 @@ test('a refused file changes nothing and reports the bad lines', async () => {
   expect(result.stdout).toBe('');
   const stderr = result.stderr.split('\n');
   expect(stderr[0]).toBe(`error: ${file}: 22 invalid lines; nothing was pushed`);
-  expect(stderr[1]).toBe("  line 2: 'S2A_MSIL2A_20190812T235741_N0213_R000_T56LRR_20190813T014708' is not a valid s2 scene ID");
+  expect(stderr[1]).toBe("  line 2: 'S2A_MSIL2A_20190812T235741_N0213_R000_T56LRR_20190813T014708' is not a valid s2 scene ID: relative orbit 'R000' is not R001-R143");
   expect(stderr[2]).toBe("  line 4: 'junk 0' contains whitespace; give one scene ID per line");
   expect(stderr[21]).toBe('  … and 2 more');
   expect(stderr[22]).toMatch(/^scene IDs of workflow s2 must be a Sentinel-2 product name/);

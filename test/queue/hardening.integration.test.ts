@@ -355,6 +355,23 @@ test('an over-long line is refused at once, in bounded time and memory; CR-only 
   expect(await redis.exists('jobS2')).toBe(0);
 }, 60_000);
 
+test('impossible dates and MGRS letters are refused naming the part; --inter-dir with .. is refused; nothing pushed', async () => {
+  const bad = 'S2A_MSIL2A_20191399T996099_N0213_R030_T56LRR_20190813T014708';
+  const run = await cli(['enqueue', scene(1), bad, 'S2A_MSIL2A_20190812T235741_N0213_R030_T01LRR_20190813T014708', '--redis-url', server.url]);
+  expect(run.code).toBe(2);
+  expect(run.stderr.split('\n').slice(0, 3)).toEqual([
+    'error: arguments: 2 invalid arguments; nothing was pushed',
+    `  argument 2: '${bad}' is not a valid s2 scene ID: sensing time '20191399T996099' has month 13, not 01-12`,
+    "  argument 3: 'S2A_MSIL2A_20190812T235741_N0213_R030_T01LRR_20190813T014708' is not a valid s2 scene ID: tile 'T01LRR': tile column letter 'R' is not used in UTM zone 01 (A-H without I and O)",
+  ]);
+  const dir = await cli(['enqueue', scene(1), '--inter-dir', '/data/../../etc/', '--redis-url', server.url]);
+  expect(dir.code).toBe(2);
+  expect(dir.stderr).toBe(
+    "error: --inter-dir must not have '.' or '..' segments (the worker's scratch mount is the only writable place), got '/data/../../etc/'\n(see: npm run queue -- enqueue --help)\n",
+  );
+  expect(await redis.keys('*')).toEqual([]);
+});
+
 test('--queue refuses the internal keys of another queue', async () => {
   for (const [name, role] of [
     ['jobS2:processing', 'processing'],
