@@ -16,6 +16,7 @@ import { CliError, UsageError } from './errors';
 import { ItemTemplate, sceneProblem } from './items';
 import { onInterrupt } from './interrupt';
 import { EnqueueLock } from './lock';
+import { checkMemoryHeadroom } from './memory';
 import { DedupeMode, PushCounts, pushScenes } from './push';
 import { snapshotQueuedScenes } from './queued-scenes';
 import { loadRecord, recordLength } from './record';
@@ -105,6 +106,9 @@ export async function validateInput(input: SceneInput, workflow: WorkflowDefinit
   }
 }
 
+/** A scene ID of typical length (Sentinel-2's 60 characters), for the memory estimate. */
+const TYPICAL_SCENE = 'S'.repeat(60);
+
 /** What the push pass needs besides the connection. */
 export interface EnqueueOptions {
   readonly queue: string;
@@ -142,6 +146,9 @@ export async function enqueueScenes(
       table = await snapshotQueuedScenes(redis, keys, new DigestTable(valid));
     } else if (!dryRun) {
       await recordLength(redis, keys); // refuse a record of another format before appending to it
+    }
+    if (!dryRun) {
+      await checkMemoryHeadroom(redis, { items: valid, itemBytes: Buffer.byteLength(options.template.item(TYPICAL_SCENE)), recordBytes: DIGEST_BYTES });
     }
     return await pushScenes(scenes, {
       redis,

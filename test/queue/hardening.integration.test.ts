@@ -372,6 +372,51 @@ test('impossible dates and MGRS letters are refused naming the part; --inter-dir
   expect(await redis.keys('*')).toEqual([]);
 });
 
+describe('memory headroom (maxmemory, noeviction)', () => {
+  let small: RedisServer;
+  let client: Redis;
+  beforeAll(async () => {
+    small = await RedisServer.start({ args: ['--maxmemory', '40mb', '--maxmemory-policy', 'noeviction'] });
+    client = new Redis(small.url);
+  }, 20_000);
+  afterAll(async () => {
+    client.disconnect();
+    await small.stop();
+  });
+  beforeEach(() => client.flushall());
+
+  test('a run that would not fit is refused with exit 1 and the amount needed, pushing nothing', async () => {
+    const file = sceneFile('too-big.txt', sceneIds(400_000));
+    const run = await cli(['enqueue', '--file', file, '--redis-url', small.url]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^error: Redis has [\d.]+ MB free of its maxmemory 40\.0 MB \([\d.]+ MB used, policy noeviction\); this run needs about [\d.]+ MB \(400,000 items of ~109 bytes, 25 % margin\), [\d.]+ MB more than is free\. Raise Redis's maxmemory \(and its memory limit\), let workers drain the queue, or enqueue the input in parts; nothing pushed\n$/,
+    );
+    expect(await client.dbsize()).toBe(0);
+    const fits = await cli(['enqueue', ...sceneIds(100), '--redis-url', small.url]);
+    expect(fits.code).toBe(0);
+    expect(await client.llen('jobS2')).toBe(100);
+  }, 60_000);
+
+  test('Redis refusing writes mid-run (OOM): exit 1 saying what was pushed, whole batches recorded, lock released', async () => {
+    const file = sceneFile('oom.txt', sceneIds(150_000));
+    const child = spawnCli(['enqueue', '--file', file, '--redis-url', small.url]);
+    const done = exitOf(child);
+    await until(async () => (await client.llen('jobS2')) > 0);
+    // Another client fills the memory while the run pushes.
+    await client.setrange('filler', 30 * 1024 * 1024, 'x');
+    const run = await done;
+    expect(run.code).toBe(1);
+    const pushed = await client.llen('jobS2');
+    expect(pushed).toBeLessThan(150_000);
+    expect(run.stderr).toMatch(new RegExp(`^error: Redis is out of memory \\(maxmemory reached\\) and refused a batch, which was not pushed: OOM .*; pushed ${pushed.toLocaleString('en-US')} of 150,000 scenes in whole batches; re-run to finish: nothing will be duplicated\n$`));
+    expect(pushed % 5_000).toBe(0);
+    expect(await client.strlen('jobS2:enqueued')).toBe(pushed * 16);
+    await client.del('filler');
+    await until(async () => (await client.exists('jobS2:enqueue_lock')) === 0, 5_000);
+  }, 60_000);
+});
+
 test('--queue refuses the internal keys of another queue', async () => {
   for (const [name, role] of [
     ['jobS2:processing', 'processing'],
