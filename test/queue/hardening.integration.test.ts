@@ -417,6 +417,26 @@ describe('memory headroom (maxmemory, noeviction)', () => {
   }, 60_000);
 });
 
+test('retry-dead-letters (and --dry-run) at 1M pending: no single script call holds Redis long, all dead letters handled', async () => {
+  const count = 1_000_000;
+  for (let i = 0; i < count; i += 50_000) await redis.rpush('jobS2', ...sceneIds(50_000, i).map(item));
+  const dead = sceneIds(8, count).map(item);
+  await redis.rpush('jobS2:dead_letter', ...dead);
+  await redis.call('CONFIG', 'SET', 'slowlog-log-slower-than', '0', 'slowlog-max-len', '100000');
+  await redis.call('SLOWLOG', 'RESET');
+  const dry = await cli(['retry-dead-letters', '--all', '--dry-run', '--json', '--redis-url', server.url]);
+  expect(JSON.parse(dry.stdout)).toMatchObject({ retried: dead });
+  const real = await cli(['retry-dead-letters', '--all', '--json', '--redis-url', server.url]);
+  expect(JSON.parse(real.stdout)).toMatchObject({ retried: dead, alreadyQueued: [], missing: [] });
+  const log = (await redis.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];
+  const scripts = log.filter(([, , , args]) => /^eval/i.test(String(args[0])));
+  expect(scripts.length).toBeGreaterThanOrEqual(16); // one call per item: 8 dry, 8 real
+  const longest = Math.max(...scripts.map(([, , micros]) => micros));
+  expect(longest).toBeLessThan(100_000); // ~25 ms here; one call for all 8 items took ~170 ms
+  expect(await redis.llen('jobS2')).toBe(count + 8);
+  expect(await redis.llen('jobS2:dead_letter')).toBe(0);
+}, 120_000);
+
 test('--queue refuses the internal keys of another queue', async () => {
   for (const [name, role] of [
     ['jobS2:processing', 'processing'],
