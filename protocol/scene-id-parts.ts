@@ -76,10 +76,12 @@ function dateTimeValid(s: string, i: number): boolean {
 
 /**
  * For a scene ID that matches the Sentinel-2 pattern (fixed layout), whether its dates and
- * tile letters are valid too; cheap enough for every scene of a million-line input.
+ * tile letters are valid too; cheap enough for every scene of a million-line input. Text not in
+ * that layout is not judged here (true): the pattern is what refuses it.
  */
 export function sentinel2PartsValid(scene: string): boolean {
-  if (scene.length !== 60 || !dateTimeValid(scene, 11) || !dateTimeValid(scene, 45)) return false;
+  if (scene.length !== 60 || scene[44] !== '_' || scene[37] !== '_' || scene[26] !== '_') return true;
+  if (!dateTimeValid(scene, 11) || !dateTimeValid(scene, 45)) return false;
   const zone = two(scene, 39);
   return mgrsSquareProblem(zone, scene.slice(42, 44)) === undefined;
 }

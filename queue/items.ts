@@ -124,12 +124,13 @@ export function quoteForMessage(value: string): string {
  */
 export function sceneProblem(workflow: WorkflowDefinition, scene: string): string | undefined {
   if (workflow.sceneId.pattern.test(scene)) {
+    // Items are built by concatenation, their RESP length counted as one byte per character, and
+    // digests hash char codes as bytes: only printable ASCII without '"' and '\\' may pass.
+    if (!ITEM_SAFE.test(scene)) return `${quoteForMessage(scene)} contains characters that need escaping in JSON or are not printable ASCII`;
     if (workflow.sceneId.partsValid?.(scene) === false) {
       return `${quoteForMessage(scene)} is not a valid ${workflow.name} scene ID: ${workflow.sceneId.problem?.(scene) ?? 'a part is out of range'}`;
     }
-    // Items are built by concatenation, their RESP length counted as one byte per character, and
-    // digests hash char codes as bytes: only printable ASCII without '"' and '\\' may pass.
-    return ITEM_SAFE.test(scene) ? undefined : `${quoteForMessage(scene)} contains characters that need escaping in JSON or are not printable ASCII`;
+    return undefined;
   }
   if (scene.includes('\r')) {
     return `${quoteForMessage(scene)} contains a carriage return (CR): lines must end in LF or CRLF, not CR alone; convert the file with: tr '\\r' '\\n' < FILE > FILE.lf`;
