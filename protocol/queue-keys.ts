@@ -34,6 +34,12 @@ export interface QueueKeys {
   readonly unleasedSince: string;
   /** Items that failed `maxAttempts` times; never handed to workers again until retried. */
   readonly deadLetter: string;
+  /**
+   * Prefix of the short-lived copies `<prefix>pending` / `<prefix>processing` that
+   * `enqueue --force` takes of both lists in one transaction (COPY), to read a consistent
+   * snapshot page by page; removed by the run, and expiring on their own after a crash.
+   */
+  readonly snapshotPrefix: string;
 }
 
 export function queueKeys(queue: string): QueueKeys {
@@ -46,6 +52,7 @@ export function queueKeys(queue: string): QueueKeys {
     attempts: `${queue}:attempts`,
     unleasedSince: `${queue}:unleased_since`,
     deadLetter: `${queue}:dead_letter`,
+    snapshotPrefix: `${queue}:force_snapshot:`,
   };
 }
 

@@ -8,6 +8,7 @@
  * arguments to its workflow function, so `itemFields` must list exactly the keyword arguments
  * that function accepts: an unknown key crashes the worker.
  */
+import { sentinel2Problem, sentinel2PartsValid } from './scene-id-parts';
 export interface WorkflowDefinition {
   /** Short DNS-label name, used in resource names and as `--workflow` of the queue tool. */
   readonly name: string;
@@ -28,11 +29,19 @@ export interface WorkflowDefinition {
   readonly itemDefaults: Readonly<Record<string, string>>;
 }
 
+
 /** How to recognise a valid scene ID, and how to explain the rule when one is not. */
 export interface SceneIdRule {
   readonly pattern: RegExp;
   /** Completes "expected …" in error messages. */
   readonly description: string;
+  /**
+   * For a scene ID that matches `pattern`, whether the parts a pattern cannot check (calendar
+   * dates, grid letters) are valid too; called for every scene ID, so it must be cheap.
+   */
+  readonly partsValid?: (scene: string) => boolean;
+  /** Why a scene ID is wrong, naming the part; `undefined` when no part can be blamed. */
+  readonly problem?: (scene: string) => string | undefined;
 }
 
 /** Where workers write intermediate files; the Job mounts scratch storage here. */
@@ -56,6 +65,8 @@ export const SENTINEL_2: WorkflowDefinition = {
       'a Sentinel-2 product name: S2A|S2B|S2C _ MSIL1C|MSIL2A _ sensing time YYYYMMDDTHHMMSS _ Nxxxx _ ' +
       'R001-R143 _ Txxyyy (UTM zone 01-60, three letters) _ YYYYMMDDTHHMMSS, ' +
       'e.g. S2A_MSIL2A_20190812T235741_N0213_R030_T56LRR_20190813T014708',
+    partsValid: sentinel2PartsValid,
+    problem: sentinel2Problem,
   },
   itemFields: ['s3_bucket', 's3_dir', 'inter_dir', 'prodlevel'],
   itemDefaults: { inter_dir: DEFAULT_INTER_DIR },

@@ -1,7 +1,9 @@
 import { parseArgs } from 'util';
+import { queueKeys } from '../protocol/queue-keys';
 import { DEFAULT_WORKFLOW, WorkflowDefinition, WORKFLOWS, workflowForQueue } from '../protocol/workflows';
 import { UsageError } from './errors';
 import { OptionTable, parseArgsOptions } from './options';
+import { RedisEndpoint, resolveRedisUrl } from './redis-url';
 
 /** The parsed flags and positionals of one subcommand. */
 export interface ParsedArgs {
@@ -62,6 +64,10 @@ export function resolveTarget(workflowName: string | undefined, queue: string | 
   if (queue !== undefined && !QUEUE_NAME.test(queue)) {
     throw new UsageError(`--queue must be 1-100 characters of letters, digits, '_', '.', ':' or '-', starting with a letter or digit, got '${queue}'`);
   }
+  const internal = queue === undefined ? undefined : internalKeyOf(queue);
+  if (internal) {
+    throw new UsageError(`--queue '${queue}' is the ${internal.role} key of queue '${internal.queue}', not a queue; give the queue's own name, e.g. --queue ${internal.queue}`);
+  }
   if (workflowName !== undefined) {
     const workflow = WORKFLOWS[workflowName];
     if (!workflow) {
@@ -81,9 +87,28 @@ export function resolveTarget(workflowName: string | undefined, queue: string | 
   return { workflow, queue: workflow.queue };
 }
 
+/**
+ * When `name` is one of a queue's own keys (`jobS2:processing`, `jobS2:enqueued`, a lease key…),
+ * that queue and the key's role: using it as a queue would push work items into another
+ * queue's bookkeeping.
+ */
+export function internalKeyOf(name: string): { queue: string; role: string } | undefined {
+  for (const [role, suffix] of Object.entries(queueKeys(''))) {
+    if (role === 'pending') continue;
+    const at = role === 'leasePrefix' || role === 'snapshotPrefix' ? name.indexOf(suffix) : name.endsWith(suffix) ? name.length - suffix.length : -1;
+    if (at > 0) return { queue: name.slice(0, at), role };
+  }
+  return undefined;
+}
+
 /** The workflow list shown in `--help` texts. */
 export function workflowHelp(): string {
   return Object.values(WORKFLOWS)
     .map((w) => `  ${w.name.padEnd(4)} queue ${w.queue.padEnd(7)} ${w.description}; item fields: in_scene, ${w.itemFields.join(', ')}`)
     .join('\n');
+}
+
+/** The Redis endpoint of `--redis-url`, `--password-file` and `--timeout` (and their environment variables). */
+export function redisEndpointOf(values: ParsedArgs['values'], env: Readonly<Record<string, string | undefined>>): RedisEndpoint {
+  return resolveRedisUrl(stringFlag(values, 'redis-url'), env, { passwordFile: stringFlag(values, 'password-file'), timeout: stringFlag(values, 'timeout') });
 }

@@ -10,6 +10,7 @@ import type { CliContext, Subcommand } from './context';
 import { CliError, EXIT, UsageError } from './errors';
 import { portForwardCommand } from './redis';
 import { DEFAULT_REDIS_URL } from './redis-url';
+import { runCleanups, SIGNAL_EXIT } from './interrupt';
 import { staleBuildMessage } from './stale-build';
 
 /** The subcommands, by name. Adding one (e.g. `requeue-expired`) is one line here. */
@@ -20,6 +21,7 @@ export const SUBCOMMANDS: Readonly<Record<string, () => Subcommand>> = {
   'requeue-expired': () => require('./commands/requeue-expired').requeueExpiredCommand,
   'dead-letters': () => require('./commands/dead-letters').deadLettersCommand,
   'retry-dead-letters': () => require('./commands/retry-dead-letters').retryDeadLettersCommand,
+  'reset-record': () => require('./commands/reset-record').resetRecordCommand,
 };
 
 function topLevelHelp(): string {
@@ -37,6 +39,9 @@ Exit codes: 0 success, 2 bad usage or invalid input, 1 runtime failure.
 `;
 }
 
+/** Set once the subcommand is known: whether it handles SIGINT/SIGTERM itself. */
+let signalsHandledByCommand = false;
+
 /** Runs one command line; resolves to the exit code. Never throws. */
 export async function main(argv: readonly string[], ctx: CliContext): Promise<number> {
   const [name, ...args] = argv;
@@ -48,27 +53,61 @@ export async function main(argv: readonly string[], ctx: CliContext): Promise<nu
   try {
     if (!load) throw new UsageError(`unknown subcommand '${name}'; subcommands: ${Object.keys(SUBCOMMANDS).join(', ')}`);
     const command = load();
+    signalsHandledByCommand = command.handlesSignals === true;
     if (asksForHelp(args)) {
       ctx.stdout.write(command.help);
       return EXIT.ok;
     }
     return await command.run(args, ctx);
   } catch (err) {
-    if (err instanceof UsageError) {
-      ctx.stderr.write(`error: ${err.message}\n(see: npm run queue -- ${load ? `${name} ` : ''}--help)\n`);
-      return EXIT.usage;
-    }
-    const message = err instanceof CliError ? err.message : `${(err as Error).message ?? err}`;
+    const code = err instanceof UsageError ? EXIT.usage : EXIT.failure;
+    const message = err instanceof UsageError || err instanceof CliError ? err.message : `${(err as Error)?.message ?? err}`;
+    // --json: scripts read the failure from stdout too, as one object.
+    if (wantsJson(args)) ctx.stdout.write(JSON.stringify({ error: { exitCode: code, message } }) + '\n');
     ctx.stderr.write(`error: ${message}\n`);
-    if (!(err instanceof CliError) && ctx.env.DEBUG) ctx.stderr.write(`${(err as Error).stack}\n`);
-    return EXIT.failure;
+    if (code === EXIT.usage) ctx.stderr.write(`(see: npm run queue -- ${load ? `${name} ` : ''}--help)\n`);
+    if (!(err instanceof CliError || err instanceof UsageError) && ctx.env.DEBUG) ctx.stderr.write(`${(err as Error).stack}\n`);
+    return code;
   }
+}
+
+/** `--json` among the options (before a `--` that ends them). */
+function wantsJson(args: readonly string[]): boolean {
+  return optionArgs(args).includes('--json');
+}
+
+function optionArgs(args: readonly string[]): readonly string[] {
+  const end = args.indexOf('--');
+  return end === -1 ? args : args.slice(0, end);
 }
 
 /** `--help` or `-h` among the options (before a `--` that ends them): every subcommand has help. */
 function asksForHelp(args: readonly string[]): boolean {
-  const end = args.indexOf('--');
-  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+  return optionArgs(args).some((arg) => arg === '--help' || arg === '-h');
+}
+
+/**
+ * Signals and a closed stdout, for the real process: Ctrl-C / SIGTERM run the registered
+ * cleanups (interrupt.ts) and exit 130 / 143; a reader that went away (`… | head`) ends the
+ * run quietly instead of with an EPIPE stack trace.
+ */
+function installProcessHandlers(): void {
+  for (const signal of Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]) {
+    process.once(signal, () => {
+      if (signalsHandledByCommand) return;
+      process.stderr.write(`\ninterrupted (${signal}), stopping\n`);
+      void runCleanups().then((messages) => {
+        for (const m of messages) process.stderr.write(`${m}\n`);
+        process.exit(SIGNAL_EXIT[signal]);
+      });
+    });
+  }
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      void runCleanups().then(() => process.exit(process.exitCode ?? EXIT.ok));
+    });
+  }
 }
 
 if (require.main === module) {
@@ -77,6 +116,7 @@ if (require.main === module) {
     process.stderr.write(`error: ${stale}\n`);
     process.exitCode = EXIT.failure;
   } else {
+    installProcessHandlers();
     void main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
       process.exitCode = code;
     });

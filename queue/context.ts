@@ -20,6 +20,11 @@ export interface Subcommand {
   readonly summary: string;
   /** Full `--help` text of the subcommand; the CLI prints it for `--help` or `-h`. */
   readonly help: string;
+  /**
+   * The subcommand stops itself on SIGINT/SIGTERM (a refresh loop that restores the terminal),
+   * so the CLI's own handler (cleanups, then exit) stays out of its way.
+   */
+  readonly handlesSignals?: boolean;
   /** Runs the subcommand; resolves to the exit code. Throws UsageError (2) or CliError (1). */
   run(args: readonly string[], ctx: CliContext): Promise<number>;
 }

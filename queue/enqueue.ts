@@ -14,11 +14,13 @@ import type { WorkflowDefinition } from '../protocol/workflows';
 import { DIGEST_BYTES, DigestTable } from './digest';
 import { CliError, UsageError } from './errors';
 import { ItemTemplate, sceneProblem } from './items';
+import { onInterrupt } from './interrupt';
 import { EnqueueLock } from './lock';
+import { checkMemoryHeadroom } from './memory';
 import { DedupeMode, PushCounts, pushScenes } from './push';
 import { snapshotQueuedScenes } from './queued-scenes';
 import { loadRecord, recordLength } from './record';
-import { argumentScenes, ChunkChecksums, readSceneFile, readSceneFileRanges, readSceneLines, SceneLine, SceneRanges, sceneRangesOf } from './scene-lines';
+import { argumentScenes, ChunkChecksums, MAX_LINE_CHARS, readSceneFile, readSceneFileRanges, readSceneLines, SceneLine, SceneRanges, sceneRangesOf } from './scene-lines';
 import { ValidationReport, validateScenes } from './validate';
 
 /** Where the scene IDs come from. */
@@ -79,18 +81,22 @@ export async function validateInput(input: SceneInput, workflow: WorkflowDefinit
     if (ChunkChecksums.available) {
       // The push pass checks the file is unchanged chunk by chunk instead of validating again.
       const checksums = new ChunkChecksums();
-      const report = await validateScenes(readSceneFile(file, { onChunk: (chunk) => checksums.record(chunk) }), workflow);
+      const report = await validateScenes(readSceneFile(file, { onChunk: (chunk) => checksums.record(chunk), maxLineChars: MAX_LINE_CHARS }), workflow);
       return { source: file, report, scenes: () => unchangedScenes(file, checksums), dispose: () => undefined };
     }
-    const report = await validateScenes(readSceneFile(file), workflow);
+    const report = await validateScenes(readSceneFile(file, { maxLineChars: MAX_LINE_CHARS }), workflow);
     return { source: file, report, scenes: () => sceneRangesOf(revalidated(readSceneFile(file), workflow, file)), dispose: () => undefined };
   }
   const spoolDir = mkdtempSync(path.join(tmpdir(), 'ard-enqueue-'));
-  const dispose = (): void => rmSync(spoolDir, { recursive: true, force: true });
+  const unregister = onInterrupt(() => rmSync(spoolDir, { recursive: true, force: true }));
+  const dispose = (): void => {
+    unregister();
+    rmSync(spoolDir, { recursive: true, force: true });
+  };
   try {
     const spoolFile = path.join(spoolDir, 'scenes.txt');
     const spool = createWriteStream(spoolFile);
-    const report = await validateScenes(readSceneLines(stdin), workflow, spool);
+    const report = await validateScenes(readSceneLines(stdin, { maxLineChars: MAX_LINE_CHARS }), workflow, spool);
     spool.end();
     await finished(spool);
     return { source: 'stdin', report, scenes: () => readSceneFileRanges(spoolFile), dispose }; // our own file of valid (ASCII) scene IDs
@@ -99,6 +105,9 @@ export async function validateInput(input: SceneInput, workflow: WorkflowDefinit
     throw err;
   }
 }
+
+/** A scene ID of typical length (Sentinel-2's 60 characters), for the memory estimate. */
+const TYPICAL_SCENE = 'S'.repeat(60);
 
 /** What the push pass needs besides the connection. */
 export interface EnqueueOptions {
@@ -111,7 +120,7 @@ export interface EnqueueOptions {
   readonly lockTtlMs: number;
   /** Valid scene IDs of the input (sizes the digest table). */
   readonly valid: number;
-  readonly onProgress?: (done: number) => void;
+  readonly onProgress?: (done: number, pushed: number) => void;
 }
 
 /**
@@ -125,6 +134,8 @@ export async function enqueueScenes(
 ): Promise<PushCounts> {
   const { keys, mode, dryRun, valid } = options;
   const lock = dryRun ? undefined : await EnqueueLock.acquire(redis, options.queue, keys, options.runId, options.lockTtlMs);
+  // Ctrl-C: batches already sent complete or not as a whole; the release queues behind them.
+  const unregister = onInterrupt(() => lock?.release());
   try {
     let table: DigestTable | undefined;
     if (mode === 'dedupe') {
@@ -135,6 +146,9 @@ export async function enqueueScenes(
       table = await snapshotQueuedScenes(redis, keys, new DigestTable(valid));
     } else if (!dryRun) {
       await recordLength(redis, keys); // refuse a record of another format before appending to it
+    }
+    if (!dryRun) {
+      await checkMemoryHeadroom(redis, { items: valid, itemBytes: Buffer.byteLength(options.template.item(TYPICAL_SCENE)), recordBytes: DIGEST_BYTES });
     }
     return await pushScenes(scenes, {
       redis,
@@ -148,6 +162,7 @@ export async function enqueueScenes(
       onProgress: options.onProgress,
     });
   } finally {
+    unregister();
     await lock?.release();
   }
 }

@@ -14,7 +14,11 @@ export class UsageError extends Error {
 
 /** A runtime failure the user can act on (Redis unreachable, stale build, …): exit 1. */
 export class CliError extends Error {
-  constructor(message: string) {
+  /** @param reportsPushed the message already says what an enqueue run pushed */
+  constructor(
+    message: string,
+    readonly reportsPushed = false,
+  ) {
     super(message);
     this.name = 'CliError';
   }

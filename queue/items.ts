@@ -19,7 +19,11 @@ export const ITEM_FIELD_OPTIONS = {
     help: `item field inter_dir: absolute path ending in '/' (default ${DEFAULT_INTER_DIR})`,
     // Workers build paths by string concatenation, as their default '/tmp/data/intermediate/' shows.
     check: (value: string) =>
-      value.startsWith('/') && value.endsWith('/') ? undefined : `must be an absolute directory path ending in '/', e.g. ${DEFAULT_INTER_DIR}, got '${value}'`,
+      !value.startsWith('/') || !value.endsWith('/')
+        ? `must be an absolute directory path ending in '/', e.g. ${DEFAULT_INTER_DIR}, got '${value}'`
+        : value.split('/').some((segment) => segment === '..' || segment === '.')
+          ? `must not have '.' or '..' segments (the worker's scratch mount is the only writable place), got '${value}'`
+          : undefined,
   },
   's3-bucket': {
     type: 'string',
@@ -122,9 +126,17 @@ export function sceneProblem(workflow: WorkflowDefinition, scene: string): strin
   if (workflow.sceneId.pattern.test(scene)) {
     // Items are built by concatenation, their RESP length counted as one byte per character, and
     // digests hash char codes as bytes: only printable ASCII without '"' and '\\' may pass.
-    return ITEM_SAFE.test(scene) ? undefined : `${quoteForMessage(scene)} contains characters that need escaping in JSON or are not printable ASCII`;
+    if (!ITEM_SAFE.test(scene)) return `${quoteForMessage(scene)} contains characters that need escaping in JSON or are not printable ASCII`;
+    if (workflow.sceneId.partsValid?.(scene) === false) {
+      return `${quoteForMessage(scene)} is not a valid ${workflow.name} scene ID: ${workflow.sceneId.problem?.(scene) ?? 'a part is out of range'}`;
+    }
+    return undefined;
+  }
+  if (scene.includes('\r')) {
+    return `${quoteForMessage(scene)} contains a carriage return (CR): lines must end in LF or CRLF, not CR alone; convert the file with: tr '\\r' '\\n' < FILE > FILE.lf`;
   }
   if (/\s/.test(scene)) return `${quoteForMessage(scene)} contains whitespace; give one scene ID per line`;
   if (scene.startsWith('{')) return `${quoteForMessage(scene)} looks like a JSON item; give bare scene IDs, the tool builds the items`;
-  return `${quoteForMessage(scene)} is not a valid ${workflow.name} scene ID`;
+  const problem = workflow.sceneId.problem?.(scene);
+  return `${quoteForMessage(scene)} is not a valid ${workflow.name} scene ID${problem === undefined ? '' : `: ${problem}`}`;
 }

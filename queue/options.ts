@@ -7,7 +7,7 @@ import type { ParseArgsConfig } from 'util';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS } from '../protocol/recovery';
 import { DEFAULT_WORKFLOW } from '../protocol/workflows';
 import { ITEM_FIELD_OPTIONS } from './items';
-import { DEFAULT_REDIS_URL } from './redis-url';
+import { DEFAULT_REDIS_URL, DEFAULT_TIMEOUT_SECONDS } from './redis-url';
 import { DEFAULT_WATCH_INTERVAL_SECONDS, WATCH_INTERVAL_RANGE } from './watch';
 
 /** One command-line option. */
@@ -26,7 +26,13 @@ export type OptionTable = Readonly<Record<string, OptionSpec>>;
 export const COMMON_OPTIONS = {
   workflow: { type: 'string', short: 'w', value: 'NAME', help: `workflow whose queue, scene-ID rule and item fields apply (default ${DEFAULT_WORKFLOW})` },
   queue: { type: 'string', short: 'q', value: 'NAME', help: "queue name (default: the workflow's); alone, selects the workflow owning it" },
-  'redis-url': { type: 'string', value: 'URL', help: `default $REDIS_URL, else ${DEFAULT_REDIS_URL} (a password in the URL works)` },
+  'redis-url': {
+    type: 'string',
+    value: 'URL',
+    help: `default $REDIS_URL, else ${DEFAULT_REDIS_URL}, e.g. redis://admin@HOST:PORT/DB;\nthe password: $REDIS_PASSWORD, $REDIS_PASSWORD_FILE, --password-file\nor in the URL (shown in ps: avoid)`,
+  },
+  'password-file': { type: 'string', value: 'PATH', help: 'read the Redis password from the first line of PATH' },
+  timeout: { type: 'string', value: 'SECONDS', help: `give up when Redis does not connect or answer within SECONDS\n(default $ARD_QUEUE_TIMEOUT, else ${DEFAULT_TIMEOUT_SECONDS})` },
   json: { type: 'boolean', help: 'print a JSON result on stdout' },
 } as const satisfies OptionTable;
 
@@ -44,6 +50,7 @@ export const OPTIONS = {
     help: 'skip the dedupe check, for speed: you vouch the scenes are new and the\ninput has no repeats (a repeat is pushed twice); scenes are still\nrecorded, so later runs dedupe',
   },
   'dry-run': { type: 'boolean', help: 'report what would be done; write nothing' },
+  'allow-empty': { type: 'boolean', help: 'an input without any scene ID is not an error (exit 0, nothing pushed)' },
   'grace-seconds': {
     type: 'string',
     value: 'N',

@@ -54,7 +54,7 @@ export interface PushOptions {
   readonly dryRun?: boolean;
   readonly batchSize?: number;
   /** Called now and then with the number of input scenes handled so far. */
-  readonly onProgress?: (done: number) => void;
+  readonly onProgress?: (done: number, pushed: number) => void;
 }
 
 /**
@@ -72,9 +72,12 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
   const lookup = mode === 'none' ? undefined : table;
   const skipLoaded: 'enqueuedBefore' | 'pendingOrProcessing' = mode === 'force' ? 'pendingOrProcessing' : 'enqueuedBefore';
 
-  const sha = dryRun ? '' : ((await redis.script('LOAD', loadLuaScript('enqueue').source)) as string);
+  // EVAL, not EVALSHA: the source (~2 kB a batch of 5,000 items) makes NOSCRIPT impossible.
+  const source = loadLuaScript('enqueue').source;
   const ttl = String(lock?.ttlMs ?? 0);
-  const scriptHead = `*10\r\n$7\r\nEVALSHA\r\n${bulk(sha)}$1\r\n3\r\n${bulk(keys.enqueueLock)}${bulk(keys.enqueued)}${bulk(keys.pending)}${bulk(runId)}${bulk(ttl)}`;
+  const scriptHead = Buffer.from(
+    `*11\r\n$4\r\nEVAL\r\n${bulk(source)}$1\r\n4\r\n${bulk(keys.enqueueLock)}${bulk(keys.enqueued)}${bulk(keys.pending)}${bulk(keys.attempts)}${bulk(runId)}${bulk(ttl)}`,
+  );
   const pendingKey = Buffer.from(bulk(keys.pending));
   const itemBytes = new ItemBytes(template);
   const headerSpace = `*${batchSize + 2}\r\n$5\r\nRPUSH\r\n`.length;
@@ -89,18 +92,18 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
   let batch = newBatch();
 
   /**
-   * Sends one batch as MULTI; RPUSH Q items…; EVALSHA enqueue.lua; EXEC (see the script for
+   * Sends one batch as MULTI; RPUSH Q items…; EVAL enqueue.lua; EXEC (see the script for
    * why the items are not arguments of the script). The four commands are written back to back
    * in one synchronous call, so no other command of this connection can land inside the MULTI.
    */
   const send = async (d: Int32Array, count: number, pushBytes: Buffer): Promise<void> => {
-    const scriptArgs = `${scriptHead}${bulk(String(count))}$${count * DIGEST_BYTES}\r\n`;
-    const scriptBytes = Buffer.concat([Buffer.from(scriptArgs), digestBytes(d, count), CRLF]);
+    const scriptArgs = `${bulk(String(count))}$${count * DIGEST_BYTES}\r\n`;
+    const scriptBytes = Buffer.concat([scriptHead, Buffer.from(scriptArgs), digestBytes(d, count), CRLF]);
 
     const replies = [
       redis.sendCommand(new Command('multi')),
       redis.sendCommand(new PrebuiltCommand('rpush', pushBytes)),
-      redis.sendCommand(new PrebuiltCommand('evalsha', scriptBytes)),
+      redis.sendCommand(new PrebuiltCommand('eval', scriptBytes)),
       redis.sendCommand(new Command('exec')),
     ];
     const settled = await Promise.allSettled(replies);
@@ -125,7 +128,7 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
       const p: Promise<void> = send(digests, n, batch.command()).then(
         () => {
           done = Math.max(done, upTo);
-          options.onProgress?.(done);
+          options.onProgress?.(done, counts.pushed);
         },
         (err) => {
           failure ??= err;
@@ -167,7 +170,7 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
     }
     if (inFlight.size === 0 && batch.count === 0) {
       done = consumed;
-      options.onProgress?.(done);
+      options.onProgress?.(done, counts.pushed);
     }
   }
   await flush();
@@ -178,12 +181,18 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
 
 /** The error of a failed batch: lock lost (exit 1 with what to do), or Redis's own error. */
 function batchError(err: unknown, keys: QueueKeys, pushed: number): unknown {
-  return err instanceof Error && err.message.includes('ARD_LOCK_LOST') ? lockLost(keys, pushed) : err;
+  if (!(err instanceof Error)) return err;
+  if (err.message.includes('ARD_LOCK_LOST')) return lockLost(keys, pushed);
+  const refused = /ARD_NOT_RECORDED (.*)/.exec(err.message);
+  if (refused) return new CliError(refused[1]);
+  if (/^(OOM|EXECABORT.*OOM)/.test(err.message)) return new CliError(`Redis is out of memory (maxmemory reached) and refused a batch, which was not pushed: ${err.message}`);
+  return err;
 }
 
 function lockLost(keys: QueueKeys, pushed: number): CliError {
   return new CliError(
     `this run lost the enqueue lock ${keys.enqueueLock} (it expired or was deleted, and another run may be writing to ${keys.pending}); ` +
       `stopped after pushing ${pushed.toLocaleString('en-US')} items in whole batches; run it again to push the rest`,
+    true,
   );
 }

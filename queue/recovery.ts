@@ -148,19 +148,32 @@ export async function retryDeadLetters(
   const result: RetryDeadLettersResult = { queue, dryRun, retried: [], alreadyQueued: [], missing: [] };
   if (unique.length === 0) return result;
   const keys = queueKeys(queue);
-  const reply = await runLuaScript(
-    redis,
-    loadLuaScript('retry-dead-letters'),
-    [keys.pending, keys.processing, keys.attempts, keys.deadLetter],
-    [dryRun ? '1' : '0', ...unique],
-  );
-  if (!Array.isArray(reply) || reply.length !== unique.length) {
-    throw new Error(`unexpected reply from retry-dead-letters.lua: ${JSON.stringify(reply)}`);
+  // The script scans the lists once per item (LPOS), so a call's cost grows with items × list
+  // length: calls take as few items as keep each under ~RETRY_SCAN_BUDGET list entries (one
+  // item at a time with a million pending), so workers are never held up for long (BUSY).
+  // Each item is still handled atomically; that is all correctness needs.
+  for (let start = 0; start < unique.length; ) {
+    const [pendingLength, processingLength, deadLength] = await Promise.all([redis.llen(keys.pending), redis.llen(keys.processing), redis.llen(keys.deadLetter)]);
+    const perCall = Math.max(1, Math.floor(RETRY_SCAN_BUDGET / Math.max(1, pendingLength + processingLength + deadLength)));
+    const chunk = unique.slice(start, start + perCall);
+    const reply = await runLuaScript(
+      redis,
+      loadLuaScript('retry-dead-letters'),
+      [keys.pending, keys.processing, keys.attempts, keys.deadLetter],
+      [dryRun ? '1' : '0', ...chunk],
+    );
+    if (!Array.isArray(reply) || reply.length !== chunk.length) {
+      throw new Error(`unexpected reply from retry-dead-letters.lua: ${JSON.stringify(reply)}`);
+    }
+    reply.forEach((status, i) => {
+      const bucket = { retried: result.retried, queued: result.alreadyQueued, missing: result.missing }[status as RetryStatus];
+      if (!bucket) throw new Error(`unexpected status from retry-dead-letters.lua: ${JSON.stringify(status)}`);
+      bucket.push(chunk[i]);
+    });
+    start += chunk.length;
   }
-  reply.forEach((status, i) => {
-    const bucket = { retried: result.retried, queued: result.alreadyQueued, missing: result.missing }[status as RetryStatus];
-    if (!bucket) throw new Error(`unexpected status from retry-dead-letters.lua: ${JSON.stringify(status)}`);
-    bucket.push(unique[i]);
-  });
   return result;
 }
+
+/** List entries one retry-dead-letters call may scan (about 10 ms of LPOS), see retryDeadLetters. */
+export const RETRY_SCAN_BUDGET = 1_000_000;

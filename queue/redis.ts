@@ -2,11 +2,8 @@ import Redis from 'ioredis';
 import { DEFAULT_NAMESPACE } from '../lib/defaults';
 import { ENVIRONMENTS } from '../lib/environments';
 import type { LuaScript } from '../protocol/lua';
-import { redactUrl } from './redis-url';
+import type { RedisEndpoint } from './redis-url';
 import { CliError } from './errors';
-
-/** How long to wait for the TCP connection and the first reply before giving up. */
-export const CONNECT_TIMEOUT_MS = 3_000;
 
 /**
  * The port-forward command for the cluster's Redis, with each environment's namespace, e.g.
@@ -21,19 +18,26 @@ export function portForwardCommand(): string {
 export const PORT_FORWARD_HINT = `is Redis running there? For the cluster's Redis run: ${portForwardCommand()}`;
 
 /**
- * Connects to Redis and fails fast: one attempt, a short connect timeout, no reconnects and
- * no offline queue, so an unreachable server is an error within seconds, never a hang.
- * A password in the URL (`redis://:secret@host:6379`) is passed on by ioredis.
+ * Connects to Redis and fails fast: one attempt, no reconnects and no offline queue, and the
+ * endpoint's time limit (`--timeout`, default 10 s) on the connection and on every reply, so
+ * that a server that accepts connections and never answers (a stopped process) is an error,
+ * never a hang. Selects the URL's database, failing when the server has no such database.
  */
-export async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, {
+export async function connectRedis(endpoint: RedisEndpoint): Promise<Redis> {
+  const redis = new Redis({
+    host: endpoint.host,
+    port: endpoint.port,
+    username: endpoint.username,
+    password: endpoint.password,
+    ...(endpoint.tls ? { tls: {} } : {}),
     lazyConnect: true,
-    connectTimeout: CONNECT_TIMEOUT_MS,
+    connectTimeout: endpoint.timeoutMs,
+    commandTimeout: endpoint.timeoutMs,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: () => null,
-    // Reads of a million-item list must not be cut short; the connect timeout covers hangs at start.
-    commandTimeout: undefined,
+    // ioredis keeps a closed socket's timer 2 s by default, holding the process after a failure.
+    disconnectTimeout: 50,
   });
   // Errors surface through the rejected commands; without a listener ioredis also logs them.
   // The event carries the cause (ECONNREFUSED, ETIMEDOUT…), the rejection only "Connection is closed".
@@ -46,16 +50,36 @@ export async function connectRedis(url: string): Promise<Redis> {
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new CliError(`cannot connect to Redis at ${redactUrl(url)}: ${(cause ?? (err as Error)).message}; ${PORT_FORWARD_HINT}`);
+    throw new CliError(`cannot connect to Redis at ${endpoint.display}: ${describe(cause ?? (err as Error), endpoint)}; ${PORT_FORWARD_HINT}`);
+  }
+  if (endpoint.db !== 0) {
+    try {
+      await redis.select(endpoint.db);
+    } catch (err) {
+      redis.disconnect();
+      throw new CliError(`Redis at ${endpoint.display} refused database ${endpoint.db}: ${describe(err as Error, endpoint)} (the server's 'databases' setting limits the indexes; most deployments use database 0)`);
+    }
   }
   return redis;
 }
 
+/** An error's message, saying "no reply within N s" for a timeout, and never holding the password. */
+export function describe(err: Error, endpoint: RedisEndpoint): string {
+  const message = /timed? ?out/i.test(err.message) ? `no reply within ${endpoint.timeoutMs / 1000} s (${err.message}; --timeout sets the limit)` : err.message;
+  return endpoint.password ? message.split(endpoint.password).join('***') : message;
+}
+
 /** Runs `fn` with a connection that is closed on every path, success or failure. */
-export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = await connectRedis(url);
+export async function withRedis<T>(endpoint: RedisEndpoint, fn: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = await connectRedis(endpoint);
   try {
     return await fn(redis);
+  } catch (err) {
+    // A reply that never came: name the server, as a failed connection does.
+    if (err instanceof Error && !(err instanceof CliError) && /Command timed out/.test(err.message)) {
+      throw new CliError(`Redis at ${endpoint.display} did not answer: ${describe(err, endpoint)}`);
+    }
+    throw err;
   } finally {
     // QUIT waits for replies still in flight; disconnect() is the fallback when the link is gone.
     await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);

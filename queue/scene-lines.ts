@@ -1,3 +1,4 @@
+import { UsageError } from './errors';
 import { closeSync, openSync, readSync } from 'fs';
 import type { Readable } from 'stream';
 import { isAscii } from 'buffer';
@@ -30,6 +31,11 @@ export interface ReadOptions {
   readonly encoding?: 'utf8' | 'latin1';
   /** Called with each raw chunk before any of its lines is yielded; may throw to stop. */
   readonly onChunk?: (chunk: Buffer) => void;
+  /**
+   * Refuse (UsageError) a line longer than this many characters as soon as it is seen, so that
+   * any input is read in linear time and bounded memory. Default: no limit.
+   */
+  readonly maxLineChars?: number;
 }
 
 /**
@@ -42,6 +48,7 @@ export async function* readSceneLines(input: Readable | Iterable<Buffer>, option
   const decoder = new StringDecoder(options.encoding ?? 'utf8');
   let line = 0;
   let rest = '';
+  const maxLine = options.maxLineChars ?? Infinity;
   for await (const raw of input as AsyncIterable<Buffer | string> | Iterable<Buffer>) {
     const buffer = typeof raw === 'string' ? Buffer.from(raw) : raw;
     options.onChunk?.(buffer);
@@ -50,15 +57,32 @@ export async function* readSceneLines(input: Readable | Iterable<Buffer>, option
     let start = 0;
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
       line += 1;
-      const scene = parseSceneLine(text.slice(start, end));
+      const raw = text.slice(start, end);
+      if (raw.length > maxLine) throw lineTooLong(line, maxLine);
+      const scene = parseSceneLine(raw);
       if (scene !== undefined) scenes.push({ line, scene });
       start = end + 1;
     }
     rest = text.slice(start);
+    // Checked before the next chunk is appended: a line without end costs no more than this.
+    if (rest.length > maxLine) throw lineTooLong(line + 1, maxLine);
     if (scenes.length > 0) yield scenes;
   }
-  const scene = parseSceneLine(rest + decoder.end()); // a last line without a newline
+  const last = rest + decoder.end(); // a last line without a newline
+  if (last.length > maxLine) throw lineTooLong(line + 1, maxLine);
+  const scene = parseSceneLine(last);
   if (scene !== undefined) yield [{ line: line + 1, scene }];
+}
+
+/**
+ * Longest input line the validation pass accepts, in characters: a scene ID is under 100, a
+ * comment may say more. An 80 MB line is refused after its first chunk.
+ */
+export const MAX_LINE_CHARS = 1_000;
+
+/** The error of a line over `maxLine` characters. */
+function lineTooLong(line: number, maxLine: number): UsageError {
+  return new UsageError(`line ${line} is longer than ${maxLine.toLocaleString('en-US')} characters (a scene ID has under 100): is this the right input?`);
 }
 
 /** Bytes per read of readSceneFile. */

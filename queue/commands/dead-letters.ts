@@ -1,6 +1,6 @@
-import { integerFlag, parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
+import { printable } from '../printable';
+import { redisEndpointOf, integerFlag, parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
 import { optionsHelp, pickOptions } from '../options';
-import { resolveRedisUrl } from '../redis-url';
 import type { CliContext, Subcommand } from '../context';
 import { EXIT } from '../errors';
 import { withRedis } from '../redis';
@@ -10,11 +10,11 @@ import { DeadLetter, listDeadLetters } from '../recovery';
 export function formatDeadLetters(queue: string, total: number, items: readonly DeadLetter[]): string {
   if (total === 0) return `${queue}: no dead-lettered items\n`;
   const shown = items.length < total ? ` (showing the first ${items.length})` : '';
-  const rows = items.map((d) => `  ${String(d.attempts).padStart(8)}  ${d.scene ?? d.item}`);
+  const rows = items.map((d) => `  ${String(d.attempts).padStart(8)}  ${printable(d.scene ?? d.item)}`);
   return `${queue}: ${total} dead-lettered item${total === 1 ? '' : 's'}${shown}\n  attempts  scene (or item)\n${rows.join('\n')}\n`;
 }
 
-const OPTIONS = pickOptions(['workflow', 'queue', 'redis-url', 'limit', 'json'], {
+const OPTIONS = pickOptions(['workflow', 'queue', 'redis-url', 'password-file', 'timeout', 'limit', 'json'], {
   json: 'print {queue, workflow, total, items: [{item, scene, attempts}]}',
 });
 
@@ -22,7 +22,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs('dead-letters', args, OPTIONS, false);
   const target = resolveTarget(stringFlag(values, 'workflow'), stringFlag(values, 'queue'));
   const limit = integerFlag(values, 'limit', 1);
-  const redisUrl = resolveRedisUrl(stringFlag(values, 'redis-url'), ctx.env);
+  const redisUrl = redisEndpointOf(values, ctx.env);
   const { total, items } = await withRedis(redisUrl, (redis) => listDeadLetters(redis, target.queue, { limit }));
   if (values.json) ctx.stdout.write(JSON.stringify({ queue: target.queue, workflow: target.workflow.name, total, items }) + '\n');
   else ctx.stdout.write(formatDeadLetters(target.queue, total, items));

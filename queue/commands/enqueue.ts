@@ -1,7 +1,9 @@
+import * as path from 'path';
 import { queueKeys } from '../../protocol/queue-keys';
-import { parseCommandArgs, resolveTarget, stringFlag, Target, workflowHelp } from '../args';
+import { redisEndpointOf, parseCommandArgs, resolveTarget, stringFlag, Target, workflowHelp } from '../args';
 import type { CliContext, Subcommand } from '../context';
-import { EXIT, UsageError } from '../errors';
+import { CliError, EXIT, UsageError } from '../errors';
+import { onInterrupt } from '../interrupt';
 import { enqueueScenes, SceneInput, validateInput } from '../enqueue';
 import { FieldFlag, ITEM_FIELD_OPTIONS, ItemTemplate, itemFields } from '../items';
 import { lockTtlMs, newRunId } from '../lock';
@@ -9,11 +11,11 @@ import { optionsHelp, pickOptions } from '../options';
 import { PROGRESS_MIN_TOTAL, ProgressBar } from '../progress';
 import type { DedupeMode, PushCounts } from '../push';
 import { withRedis } from '../redis';
-import { resolveRedisUrl } from '../redis-url';
+import type { RedisEndpoint } from '../redis-url';
 import { formatValidationFailure } from '../validate';
 
 const OPTIONS = pickOptions(
-  ['file', 'workflow', 'queue', ...(Object.keys(ITEM_FIELD_OPTIONS) as FieldFlag[]), 'force', 'no-dedupe', 'dry-run', 'redis-url', 'json'],
+  ['file', 'workflow', 'queue', ...(Object.keys(ITEM_FIELD_OPTIONS) as FieldFlag[]), 'force', 'no-dedupe', 'dry-run', 'allow-empty', 'redis-url', 'password-file', 'timeout', 'json'],
   { 'dry-run': 'validate and report what would be pushed and skipped; push nothing', json: 'print one JSON summary object on stdout' },
 );
 
@@ -25,7 +27,9 @@ export interface EnqueueRequest {
   readonly mode: DedupeMode;
   readonly dryRun: boolean;
   readonly json: boolean;
-  readonly redisUrl: string;
+  /** `--allow-empty`: an input without scene IDs is not an error. */
+  readonly allowEmpty: boolean;
+  readonly redisUrl: RedisEndpoint;
 }
 
 /** Parses and checks `enqueue` arguments without touching Redis or the input. */
@@ -48,7 +52,8 @@ export function parseEnqueueArgs(args: readonly string[], ctx: Pick<CliContext, 
   if (file === '-') input = { kind: 'stdin' };
   else if (file !== undefined) {
     if (file === '') throw new UsageError('--file must not be empty; use --file - for stdin');
-    input = { kind: 'file', path: file };
+    // npm run runs scripts in the package root; INIT_CWD is where the user typed the command.
+    input = { kind: 'file', path: path.resolve(ctx.env.INIT_CWD || process.cwd(), file) };
   } else if (positionals.length > 0) input = { kind: 'arguments', scenes: positionals };
   else if (!ctx.stdin.isTTY) input = { kind: 'stdin' };
   else throw new UsageError('no scene IDs: give them as arguments, with --file PATH, or on stdin (--file -)');
@@ -59,7 +64,8 @@ export function parseEnqueueArgs(args: readonly string[], ctx: Pick<CliContext, 
     mode,
     dryRun: values['dry-run'] === true,
     json: values.json === true,
-    redisUrl: resolveRedisUrl(stringFlag(values, 'redis-url'), ctx.env),
+    allowEmpty: values['allow-empty'] === true,
+    redisUrl: redisEndpointOf(values, ctx.env),
   };
 }
 
@@ -117,35 +123,60 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const { workflow, queue } = request.target;
   const started = Date.now();
   const input = await validateInput(request.input, workflow, ctx.stdin);
+  let pushed = 0;
+  const unregister = onInterrupt(() => pushedSoFar(request, pushed, input.report.valid));
   try {
     const { report } = input;
     if (report.invalid > 0) throw new UsageError(formatValidationFailure(report, input.source, workflow));
+    if (report.valid === 0 && !request.allowEmpty) {
+      throw new UsageError(`${input.source} holds no scene ID (an upstream command may have failed); nothing pushed. Pass --allow-empty if an empty input is expected`);
+    }
     const runId = newRunId();
-    const counts: PushCounts =
-      report.valid === 0
-        ? { pushed: 0, duplicateInInput: 0, enqueuedBefore: 0, pendingOrProcessing: 0 }
-        : await withRedis(request.redisUrl, async (redis) => {
-            const bar = new ProgressBar(ctx.stderr, report.valid, ctx.stderr.isTTY === true && report.valid >= PROGRESS_MIN_TOTAL);
-            const result = await enqueueScenes(redis, input.scenes(), {
-              queue,
-              keys: queueKeys(queue),
-              template: request.template,
-              mode: request.mode,
-              dryRun: request.dryRun,
-              runId,
-              lockTtlMs: request.dryRun ? 0 : lockTtlMs(ctx.env), // a dry run takes no lock
-              valid: report.valid,
-              onProgress: (done) => bar.update(done),
+    let counts: PushCounts;
+    try {
+      counts =
+        report.valid === 0
+          ? { pushed: 0, duplicateInInput: 0, enqueuedBefore: 0, pendingOrProcessing: 0 }
+          : await withRedis(request.redisUrl, async (redis) => {
+              const bar = new ProgressBar(ctx.stderr, report.valid, ctx.stderr.isTTY === true && report.valid >= PROGRESS_MIN_TOTAL);
+              const result = await enqueueScenes(redis, input.scenes(), {
+                queue,
+                keys: queueKeys(queue),
+                template: request.template,
+                mode: request.mode,
+                dryRun: request.dryRun,
+                runId,
+                lockTtlMs: request.dryRun ? 0 : lockTtlMs(ctx.env), // a dry run takes no lock
+                valid: report.valid,
+                onProgress: (done, n) => {
+                  pushed = n;
+                  bar.update(done);
+                },
+              });
+              bar.finish(report.valid);
+              return result;
             });
-            bar.finish(report.valid);
-            return result;
-          });
+    } catch (err) {
+      if (err instanceof UsageError || (err instanceof CliError && err.reportsPushed)) throw err;
+      throw new CliError(`${err instanceof Error ? err.message : String(err)}; ${pushedSoFar(request, pushed, report.valid)}`);
+    }
     const summary = makeSummary(request, report.valid, counts, runId, Date.now() - started);
     ctx.stdout.write(request.json ? JSON.stringify(summary) + '\n' : formatSummary(summary) + '\n');
     return EXIT.ok;
   } finally {
+    unregister();
     input.dispose();
   }
+}
+
+/** What a failed or interrupted run leaves: `pushed 20,000 of 1,000,000 items; re-run to finish: nothing will be duplicated`. */
+export function pushedSoFar(request: Pick<EnqueueRequest, 'mode' | 'dryRun'>, pushed: number, valid: number): string {
+  if (request.dryRun) return 'dry run: nothing pushed';
+  if (pushed === 0) return 'nothing pushed';
+  const done = `pushed ${n(pushed)} of ${n(valid)} scene${valid === 1 ? '' : 's'} in whole batches`;
+  return request.mode === 'none'
+    ? `${done}; re-run without --no-dedupe to finish: the record skips what was pushed`
+    : `${done}; re-run to finish: nothing will be duplicated`;
 }
 
 const HELP = `Usage: npm run queue -- enqueue [SCENE…] [--file PATH|-] [options]

@@ -1,7 +1,7 @@
+import { printable } from '../printable';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS } from '../../protocol/recovery';
-import { integerFlag, parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
+import { redisEndpointOf, integerFlag, parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
 import { optionsHelp, pickOptions } from '../options';
-import { resolveRedisUrl } from '../redis-url';
 import type { CliContext, Subcommand } from '../context';
 import { EXIT } from '../errors';
 import { withRedis } from '../redis';
@@ -14,9 +14,9 @@ export function formatRequeueExpired(result: RequeueExpiredResult, graceSeconds:
     `${result.queue}${result.dryRun ? ' (dry run)' : ''}: ${verb} ${result.requeued}, ` +
       `${result.dryRun ? 'would dead-letter' : 'dead-lettered'} ${result.deadLettered} (attempt ${maxAttempts}), ` +
       `waiting out the ${graceSeconds} s grace period ${result.waiting}, leased by live workers ${result.leased}`,
-    ...result.requeuedItems.map((item) => `  ${verb}: ${item}`),
-    ...result.deadLetteredItems.map((item) => `  ${result.dryRun ? 'would dead-letter' : 'dead-lettered'}: ${item}`),
-    ...result.waitingItems.map((item) => `  waiting: ${item}`),
+    ...result.requeuedItems.map((item) => `  ${verb}: ${printable(item)}`),
+    ...result.deadLetteredItems.map((item) => `  ${result.dryRun ? 'would dead-letter' : 'dead-lettered'}: ${printable(item)}`),
+    ...result.waitingItems.map((item) => `  waiting: ${printable(item)}`),
   ];
   if (result.dryRun && result.waiting > 0) {
     lines.push('  (a dry run records no first sightings: items never seen unleased before count as waiting)');
@@ -24,7 +24,7 @@ export function formatRequeueExpired(result: RequeueExpiredResult, graceSeconds:
   return lines.join('\n') + '\n';
 }
 
-const OPTIONS = pickOptions(['workflow', 'queue', 'grace-seconds', 'max-attempts', 'redis-url', 'dry-run', 'json'], {
+const OPTIONS = pickOptions(['workflow', 'queue', 'grace-seconds', 'max-attempts', 'redis-url', 'password-file', 'timeout', 'dry-run', 'json'], {
   'dry-run': 'report what would move; write nothing (not even first sightings)',
   json: 'print one JSON object: counts and items',
 });
@@ -35,7 +35,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const graceSeconds = integerFlag(values, 'grace-seconds', 0) ?? DEFAULT_GRACE_SECONDS;
   const maxAttempts = integerFlag(values, 'max-attempts', 1) ?? DEFAULT_MAX_ATTEMPTS;
   const dryRun = values['dry-run'] === true;
-  const redisUrl = resolveRedisUrl(stringFlag(values, 'redis-url'), ctx.env);
+  const redisUrl = redisEndpointOf(values, ctx.env);
   const result = await withRedis(redisUrl, (redis) => requeueExpired(redis, target.queue, { graceSeconds, maxAttempts, dryRun }));
   if (values.json) {
     ctx.stdout.write(JSON.stringify({ ...result, workflow: target.workflow.name, graceSeconds, maxAttempts }) + '\n');

@@ -1,19 +1,19 @@
+import { printable } from '../printable';
 import type { CliContext, Subcommand } from '../context';
-import { parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
+import { redisEndpointOf, parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
 import { EXIT, UsageError } from '../errors';
 import { optionsHelp, pickOptions } from '../options';
 import { listDeadLetters, RetryDeadLettersResult, retryDeadLetters, selectDeadLetters } from '../recovery';
 import { withRedis } from '../redis';
-import { resolveRedisUrl } from '../redis-url';
 
 /** The human report of a retry: a summary line, then one line per item. */
 export function formatRetry(result: RetryDeadLettersResult): string {
   const lines = [
     `${result.queue}${result.dryRun ? ' (dry run, nothing written)' : ''}: put back ${result.retried.length}, ` +
       `already queued ${result.alreadyQueued.length}, no longer dead-lettered ${result.missing.length}`,
-    ...result.retried.map((item) => `  put back (attempts reset): ${item}`),
-    ...result.alreadyQueued.map((item) => `  already pending or processing (removed from dead letters only): ${item}`),
-    ...result.missing.map((item) => `  no longer dead-lettered: ${item}`),
+    ...result.retried.map((item) => `  put back (attempts reset): ${printable(item)}`),
+    ...result.alreadyQueued.map((item) => `  already pending or processing (removed from dead letters only): ${printable(item)}`),
+    ...result.missing.map((item) => `  no longer dead-lettered: ${printable(item)}`),
   ];
   if (!result.dryRun && result.retried.length > 0) {
     lines.push("Running workers will take them; if the queue's Job has already completed, start it again.");
@@ -21,7 +21,7 @@ export function formatRetry(result: RetryDeadLettersResult): string {
   return lines.join('\n') + '\n';
 }
 
-const OPTIONS = pickOptions(['workflow', 'queue', 'redis-url', 'all', 'dry-run', 'json'], {
+const OPTIONS = pickOptions(['workflow', 'queue', 'redis-url', 'password-file', 'timeout', 'all', 'dry-run', 'json'], {
   all: 'retry every dead-lettered item',
   'dry-run': 'report what would happen; write nothing',
   json: 'print {queue, workflow, dryRun, retried, alreadyQueued, missing}',
@@ -32,7 +32,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   if (values.all && positionals.length > 0) throw new UsageError('give either --all or items/scene IDs, not both');
   if (!values.all && positionals.length === 0) throw new UsageError('name the items or scene IDs to retry, or --all');
   const target = resolveTarget(stringFlag(values, 'workflow'), stringFlag(values, 'queue'));
-  const redisUrl = resolveRedisUrl(stringFlag(values, 'redis-url'), ctx.env);
+  const redisUrl = redisEndpointOf(values, ctx.env);
   const dryRun = values['dry-run'] === true;
   const result = await withRedis(redisUrl, async (redis) => {
     const { items } = await listDeadLetters(redis, target.queue);

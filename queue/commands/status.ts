@@ -1,9 +1,8 @@
-import { parseCommandArgs, stringFlag, workflowHelp } from '../args';
+import { parseCommandArgs, redisEndpointOf, stringFlag, workflowHelp } from '../args';
 import type { CliContext, Subcommand } from '../context';
 import { EXIT } from '../errors';
 import { optionsHelp, pickOptions } from '../options';
 import { withRedis } from '../redis';
-import { resolveRedisUrl } from '../redis-url';
 import { escapeControl } from '../terminal';
 import { QueueStatus, readStatuses, statusTargets } from '../status';
 import { formatPercent } from '../watch';
@@ -23,7 +22,7 @@ export function formatStatusTable(statuses: readonly QueueStatus[]): string {
   return rows.map((r) => r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n') + '\n';
 }
 
-const OPTIONS = pickOptions(['workflow', 'queue', 'redis-url', 'json'], {
+const OPTIONS = pickOptions(['workflow', 'queue', 'redis-url', 'password-file', 'timeout', 'json'], {
   workflow: "one workflow's queue",
   queue: 'one queue by name (with --workflow for a queue no workflow owns)',
   json: 'print an object (one queue) or an array (several) on stdout',
@@ -35,7 +34,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const queue = stringFlag(values, 'queue');
   const single = workflow !== undefined || queue !== undefined;
   const targets = statusTargets(workflow, queue);
-  const redisUrl = resolveRedisUrl(stringFlag(values, 'redis-url'), ctx.env);
+  const redisUrl = redisEndpointOf(values, ctx.env);
   const statuses = await withRedis(redisUrl, (redis) => readStatuses(redis, targets));
   if (values.json) ctx.stdout.write(JSON.stringify(single ? statuses[0] : statuses) + '\n');
   else ctx.stdout.write(formatStatusTable(statuses));

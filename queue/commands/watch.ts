@@ -1,11 +1,10 @@
 import type Redis from 'ioredis';
 import type { Writable } from 'stream';
-import { parseCommandArgs, ParsedArgs, stringFlag, workflowHelp } from '../args';
+import { parseCommandArgs, ParsedArgs, redisEndpointOf, stringFlag, workflowHelp } from '../args';
 import type { CliContext, Subcommand } from '../context';
 import { CliError, EXIT, UsageError } from '../errors';
 import { optionsHelp, pickOptions } from '../options';
 import { withRedis } from '../redis';
-import { redactUrl, resolveRedisUrl } from '../redis-url';
 import { readStatuses, statusTargets } from '../status';
 import { CURSOR, visibleLength } from '../terminal';
 import { DEFAULT_WATCH_INTERVAL_SECONDS, RATE_WINDOW_SECONDS, renderFrame, SIGNAL_EXIT, WATCH_INTERVAL_RANGE, watchErrorLine, watchErrorText, WatchState, watchJsonLine } from '../watch';
@@ -52,7 +51,7 @@ export class LiveDisplay {
   }
 }
 
-const OPTIONS = pickOptions(['workflow', 'queue', 'redis-url', 'interval', 'json'], {
+const OPTIONS = pickOptions(['workflow', 'queue', 'redis-url', 'password-file', 'timeout', 'interval', 'json'], {
   workflow: "one workflow's queue",
   queue: 'one queue by name (with --workflow for a queue no workflow owns)',
   json: 'print one JSON line per refresh (also the output when stdout is not a terminal)',
@@ -76,7 +75,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs('watch', args, OPTIONS, false);
   const targets = statusTargets(stringFlag(values, 'workflow'), stringFlag(values, 'queue'));
   const intervalSeconds = intervalFlag(values);
-  const redisUrl = resolveRedisUrl(stringFlag(values, 'redis-url'), ctx.env);
+  const redisUrl = redisEndpointOf(values, ctx.env);
   const out = ctx.stdout as Output;
   const live = !values.json && out.isTTY === true;
   // https://no-color.org: a NO_COLOR that is set and not empty turns colours off.
@@ -98,7 +97,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
 
   const state = new WatchState();
   const display = live ? new LiveDisplay(out) : undefined;
-  const source = redactUrl(redisUrl);
+  const source = redisUrl.display;
   const started = performance.now();
   let tick = 0;
   // Refreshes keep to the interval's grid, so a slow read does not stretch every interval; after
@@ -187,6 +186,7 @@ ${workflowHelp()}
 
 /** `watch`: campaign progress, throughput and ETA, refreshed until interrupted. */
 export const watchCommand: Subcommand = {
+  handlesSignals: true,
   summary: 'refresh progress, items/hour and ETA per queue until Ctrl-C (JSON lines when piped)',
   help: HELP,
   run,

@@ -13,6 +13,7 @@ describe('queue keys', () => {
       attempts: 'jobS2:attempts',
       unleasedSince: 'jobS2:unleased_since',
       deadLetter: 'jobS2:dead_letter',
+      snapshotPrefix: 'jobS2:force_snapshot:',
     });
   });
 

@@ -129,7 +129,7 @@ test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every s
   // The crashed run's lock is still held: a re-run at once is refused, and pushes nothing.
   const refused = await cli(['enqueue', '--file', file, '--redis-url', server.url], { env: SHORT_LOCK });
   expect(refused.code).toBe(1);
-  expect(refused.stderr).toMatch(/^error: another enqueue is writing to jobS2 \(run \w+, its lock expires in [\d.]+ s unless refreshed\); try again when it finishes — a crashed run's lock expires within 1 s\n$/);
+  expect(refused.stderr).toMatch(/^error: another enqueue is writing to jobS2 \(run \w+, its lock expires in [\d.]+ s unless refreshed\); try again when it finishes — a crashed run's lock expires within 1 s; nothing pushed\n$/);
   expect(await redis.llen('jobS2')).toBe(partial);
 
   await until(async () => (await redis.exists('jobS2:enqueue_lock')) === 0, 5_000);
@@ -158,7 +158,7 @@ test('a second enqueue while one is writing fails at once with exit 1, pushing n
   expect(second.code).toBe(1);
   expect(second.stdout).toBe('');
   expect(second.stderr).toMatch(
-    new RegExp(`^error: another enqueue is writing to jobS2 \\(run ${holder}, its lock expires in [\\d.]+ s unless refreshed\\); try again when it finishes — a crashed run's lock expires within 30 s\n$`),
+    new RegExp(`^error: another enqueue is writing to jobS2 \\(run ${holder}, its lock expires in [\\d.]+ s unless refreshed\\); try again when it finishes — a crashed run's lock expires within 30 s; nothing pushed\n$`),
   );
   expect(await firstExit).toBe(0);
   expect(await redis.exists('jobS2:enqueue_lock')).toBe(0);
@@ -198,7 +198,7 @@ test('a run that fails after taking the lock releases it (record of another type
   expect(result.code).toBe(1);
   expect(result.stderr).toBe(
     'error: jobS2:enqueued is a hash, not the dedupe record this version writes (a string of 16-byte scene digests); ' +
-      'it was written by an older version of the queue tool: migrate or delete it before enqueueing\n',
+      'it was written by an older version of the queue tool: migrate or delete it before enqueueing; nothing pushed\n',
   );
   expect(await redis.exists('jobS2:enqueue_lock')).toBe(0);
   expect(await redis.exists('jobS2')).toBe(0);
@@ -215,7 +215,7 @@ test('a refused file changes nothing and reports the bad lines', async () => {
   expect(result.stdout).toBe('');
   const stderr = result.stderr.split('\n');
   expect(stderr[0]).toBe(`error: ${file}: 22 invalid lines; nothing was pushed`);
-  expect(stderr[1]).toBe("  line 2: 'S2A_MSIL2A_20190812T235741_N0213_R000_T56LRR_20190813T014708' is not a valid s2 scene ID");
+  expect(stderr[1]).toBe("  line 2: 'S2A_MSIL2A_20190812T235741_N0213_R000_T56LRR_20190813T014708' is not a valid s2 scene ID: relative orbit 'R000' is not R001-R143");
   expect(stderr[2]).toBe("  line 4: 'junk 0' contains whitespace; give one scene ID per line");
   expect(stderr[21]).toBe('  … and 2 more');
   expect(stderr[22]).toMatch(/^scene IDs of workflow s2 must be a Sentinel-2 product name/);
@@ -274,7 +274,7 @@ test('an unreachable Redis fails within 10 s with exit 1 and says what to do', a
   expect(result.ms).toBeLessThan(10_000);
   expect(result.stderr).toBe(
     `error: cannot connect to Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; is Redis running there? ` +
-      "For the cluster's Redis run: kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod)\n",
+      "For the cluster's Redis run: kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod); nothing pushed\n",
   );
 });
 

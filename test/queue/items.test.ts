@@ -14,6 +14,8 @@ describe('items', () => {
   test.each([
     [{ 'inter-dir': 'data/' }, "--inter-dir must be an absolute directory path ending in '/', e.g. /data/intermediate/, got 'data/'"],
     [{ 'inter-dir': '/data' }, "--inter-dir must be an absolute directory path ending in '/', e.g. /data/intermediate/, got '/data'"],
+    [{ 'inter-dir': '/data/../etc/' }, "--inter-dir must not have '.' or '..' segments (the worker's scratch mount is the only writable place), got '/data/../etc/'"],
+    [{ 'inter-dir': '/data/./x/' }, "--inter-dir must not have '.' or '..' segments (the worker's scratch mount is the only writable place), got '/data/./x/'"],
     [{ 's3-bucket': 'My_Bucket' }, "--s3-bucket must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-'), got 'My_Bucket'"],
     [{ 's3-dir': 'a\nb' }, '--s3-dir must be a non-empty string without control characters, got "a\\nb"'],
   ])('refuses %j', (flags, message) => {

@@ -43,6 +43,8 @@ export function runProcess(command: string, args: readonly string[], options: Cl
     child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+    // A program may stop reading its input early (EPIPE on its stdin): its exit code tells.
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(options.input ?? '');
   });
 }

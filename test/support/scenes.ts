@@ -10,7 +10,9 @@ export function sceneId(i: number): string {
   const day = String((Math.floor(i / 8580) % 28) + 1).padStart(2, '0');
   const seconds = Math.floor(i / 240_240); // 143 orbits × 60 zones × 28 days
   const time = `${String(Math.floor(seconds / 3600) % 24).padStart(2, '0')}${String(Math.floor(seconds / 60) % 60).padStart(2, '0')}${String(seconds % 60).padStart(2, '0')}`;
-  return `S2${'ABC'[i % 3]}_MSIL2A_201908${day}T${time}_N0213_R${orbit}_T${zone}LRR_20190813T014708`;
+  // The 100 km square's column letter must be one its UTM zone uses (A-H, J-R, S-Z in turn).
+  const column = 'ZHR'[Number(zone) % 3];
+  return `S2${'ABC'[i % 3]}_MSIL2A_201908${day}T${time}_N0213_R${orbit}_T${zone}L${column}R_20190813T014708`;
 }
 
 /** `n` distinct scene IDs, from the `from`-th on. */

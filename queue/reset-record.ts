@@ -1,0 +1,68 @@
+/**
+ * Resetting the dedupe record `Q:enqueued` to exactly the scenes pending or processing now:
+ * the safe way to start a new campaign (scenes done before may be enqueued again) or to adopt
+ * a queue filled by other means (items pushed by hand become known), where deleting the
+ * record by hand would let the next run push identical items next to queued ones.
+ */
+import type Redis from 'ioredis';
+import type { QueueKeys } from '../protocol/queue-keys';
+import { DIGEST_BYTES, DIGEST_SEED, DIGEST_WORDS, DigestTable, digestBytes, Found, murmur3x86_128 } from './digest';
+import { EnqueueLock } from './lock';
+import { forEachQueuedScene } from './queued-scenes';
+import { recordLength } from './record';
+
+/** What a reset found and wrote. */
+export interface ResetRecordResult {
+  readonly queue: string;
+  readonly dryRun: boolean;
+  /** Recordings in the record before (STRLEN / 16). */
+  readonly recordedBefore: number;
+  /** Items pending or processing (with and without a scene ID). */
+  readonly queuedItems: number;
+  /** Distinct scenes of those items: the record afterwards. */
+  readonly recordedAfter: number;
+}
+
+/** Digests per APPEND while the new record is written. */
+const APPEND_DIGESTS = 65_536;
+
+/**
+ * Rebuilds `Q:enqueued` from the items pending or processing now, under the queue's enqueue
+ * lock (no enqueue run can write meanwhile): the new record is written to a temporary key and
+ * RENAMEd over the old one, so readers see the old or the new record, never half of one.
+ */
+export async function resetRecord(redis: Redis, queue: string, keys: QueueKeys, options: { runId: string; lockTtlMs: number; dryRun: boolean }): Promise<ResetRecordResult> {
+  const lock = options.dryRun ? undefined : await EnqueueLock.acquire(redis, queue, keys, options.runId, options.lockTtlMs);
+  try {
+    const recordedBefore = (await recordLength(redis, keys)) / DIGEST_BYTES;
+    const table = new DigestTable(1024);
+    let digests = new Int32Array(1024 * DIGEST_WORDS);
+    let count = 0;
+    const d = new Int32Array(DIGEST_WORDS);
+    const queuedItems = await forEachQueuedScene(redis, keys, (scene) => {
+      murmur3x86_128(scene, DIGEST_SEED, d, 0);
+      if (table.add(d, 0, Found.Loaded) !== Found.New) return;
+      if ((count + 1) * DIGEST_WORDS > digests.length) {
+        const grown = new Int32Array(digests.length * 2);
+        grown.set(digests);
+        digests = grown;
+      }
+      digests.set(d, count * DIGEST_WORDS);
+      count += 1;
+    });
+    if (!options.dryRun) {
+      const temporary = `${keys.snapshotPrefix}record`;
+      await redis.unlink(temporary);
+      const bytes = digestBytes(digests, count);
+      for (let i = 0; i < count; i += APPEND_DIGESTS) {
+        await redis.append(temporary, bytes.subarray(i * DIGEST_BYTES, Math.min(i + APPEND_DIGESTS, count) * DIGEST_BYTES));
+      }
+      if (lock?.isLost) throw new Error(`this run lost the enqueue lock ${keys.enqueueLock}; the record was not changed`);
+      if (count === 0) await redis.unlink(keys.enqueued);
+      else await redis.rename(temporary, keys.enqueued);
+    }
+    return { queue, dryRun: options.dryRun, recordedBefore, queuedItems, recordedAfter: count };
+  } finally {
+    await lock?.release();
+  }
+}
