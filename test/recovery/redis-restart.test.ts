@@ -25,11 +25,14 @@ const SECRETS = {
   'redis-exporter': { password: 'restart-test-exporter-password' },
 };
 const TMP = mkdtempSync(path.join(tmpdir(), 'ard-restart-'));
+/** While this file exists, the test's redis-cli wrapper holds the start-up script before its switch. */
+const HOLD = path.join(TMP, 'hold');
 
 let server: CommittedRedis | undefined;
 let pod: LocalPod | undefined;
 const clients: Redis[] = [];
 afterEach(async () => {
+  rmSync(HOLD, { force: true }); // a failed test must not leave the script held
   for (const c of clients.splice(0)) c.disconnect();
   await server?.stop();
   server = undefined;
@@ -158,19 +161,18 @@ test('while Redis loads, it listens on loopback only and is not ready; after the
   // the container is then in its loading phase, data loaded, for as long as the test looks.
   const bin = path.join(TMP, 'bin');
   const reached = path.join(TMP, 'reached');
-  const hold = path.join(TMP, 'hold');
   rmSync(bin, { recursive: true, force: true });
   mkdirSync(bin);
   writeFileSync(path.join(bin, 'redis-cli'), [
     '#!/bin/sh',
     'case "$*" in',
     '  *ping) ;;',
-    `  *) touch '${reached}'; while [ -e '${hold}' ]; do sleep 0.05; done ;;`,
+    `  *) touch '${reached}'; while [ -e '${HOLD}' ]; do sleep 0.05; done ;;`,
     'esac',
     `exec '${execFileSync('sh', ['-c', 'command -v redis-cli']).toString().trim()}' "$@"`,
   ].join('\n') + '\n');
   chmodSync(path.join(bin, 'redis-cli'), 0o755);
-  writeFileSync(hold, '');
+  writeFileSync(HOLD, '');
   rmSync(reached, { force: true });
   server.start({ path: `${bin}:${process.env.PATH}` });
   for (const deadline = Date.now() + 60_000; !existsSync(reached);) {
@@ -185,7 +187,7 @@ test('while Redis loads, it listens on loopback only and is not ready; after the
   // The loading ACL: default may replay anything, which is why only loopback reaches it.
   expect(await reply(anonymous(server), 'EVAL', 'return 1', '0')).toBe('1');
 
-  rmSync(hold);
+  rmSync(HOLD);
   await server.ready();
   expect(listeners(server.port)).toContain('0.0.0.0');
   expect(server.output!.text).toContain('redis-start: loaded the data, then the ACL users of');
