@@ -174,8 +174,10 @@ export interface RedisQueueStoreProps {
  * to, and a PodDisruptionBudget that refuses every voluntary eviction of the one replica (a
  * drain waits until an operator moves Redis deliberately, README "Redis and node drains").
  * An init container builds the ACL file from the ConfigMap and the password Secrets; the Redis
- * container never sees a password. The data volume claim is retained when the StatefulSet is
- * deleted or scaled down.
+ * container never sees a password. Its start-up script (lib/redis-start.ts) loads the AOF on
+ * loopback before it loads those users, so that Redis 7.0-7.2 replay every transaction of the
+ * AOF, and the pod is ready only after that switch. The data volume claim is retained when the
+ * StatefulSet is deleted or scaled down.
  *
  * @see https://kubernetes.io/docs/tasks/job/fine-parallel-processing-work-queue/
  * @see https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/

@@ -198,7 +198,7 @@ describe('RedisQueueStore', () => {
       { name: 'REDIS_SERVING_FILE', value: '/run/redis-acl/serving' },
     ]);
     // Where it listens once it serves is redis.conf's bind.
-    expect(statefulSet.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'REDIS_BIND').value)
+    expect(redis.env.find((e: { name: string }) => e.name === 'REDIS_BIND').value)
       .toBe(/^bind (.*)$/m.exec(onlyOfKind(synthRedis(), 'ConfigMap').data['redis.conf'])![1]);
     expect(redis.securityContext.readOnlyRootFilesystem).toBe(true);
     expect(redis.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/redis', readOnly: true });

@@ -203,8 +203,8 @@ export class CommittedRedis {
 
   /**
    * Stops the container as the kubelet does: SIGTERM to its main process, which Redis gets and
-   * shuts down on (fsyncing its AOF); SIGKILL after the pod's grace period. Resolves with the
-   * container's exit code.
+   * shuts down on (fsyncing its AOF); SIGKILL after the pod's terminationGracePeriodSeconds.
+   * Resolves with the container's exit code (null when it had to be killed).
    */
   async stop(): Promise<number | null> {
     const child = this.process;
@@ -213,7 +213,8 @@ export class CommittedRedis {
       return child?.exitCode ?? null;
     }
     child.kill('SIGTERM');
-    const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000).unref());
+    const graceMs = (this.pod.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+    const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
     const code = await Promise.race([this.exit!, grace]);
     if (code === 'timeout') {
       await this.kill();
