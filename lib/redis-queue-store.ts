@@ -8,7 +8,8 @@ import { ContainerResources, REDIS_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, r
 import {
   ACL_BUILD_SCRIPT, aclSafeQueue, aclUser, ADMIN_USER, commandName, DEFAULT_ADMIN_SECRET, PASSWORD_KEY, RedisAclUser, renderAclTemplate,
 } from './redis-acl';
-import { AppendFsync, DEFAULT_DISABLED_COMMANDS, renderRedisConfig } from './redis-config';
+import { AppendFsync, DEFAULT_DISABLED_COMMANDS, REDIS_BIND, renderRedisConfig } from './redis-config';
+import { REDIS_LIVENESS_SCRIPT, REDIS_READINESS_SCRIPT, REDIS_START_SCRIPT, redisStartEnv } from './redis-start';
 import { ConfigError, dnsLabel, dnsSubdomain, oneOf, pinnedImage, positiveInteger, quantityBytes } from './validation';
 import { WORKFLOWS } from '../protocol/workflows';
 
@@ -63,8 +64,12 @@ const CONFIG_DIR = '/etc/redis';
 export const ACL_TEMPLATE_FILE = 'users.acl';
 /** Where the init container finds one password file per user. */
 const PASSWORD_DIR = '/etc/redis-passwords';
-/** The ACL file Redis loads, built at start-up in an in-memory emptyDir. */
+/** The ACL file the init container builds at start-up, in an in-memory emptyDir. */
 const ACL_FILE = '/run/redis-acl/users.acl';
+/** The file Redis loads (`--aclfile`): the loading ACL, then a copy of ACL_FILE (lib/redis-start.ts). */
+const ACTIVE_ACL_FILE = '/run/redis-acl/redis.acl';
+/** Created by the Redis container once the real ACL users are loaded; readiness checks it. */
+const SERVING_FILE = '/run/redis-acl/serving';
 
 /** Where Redis keeps its data. */
 export type RedisStorage =
@@ -169,8 +174,10 @@ export interface RedisQueueStoreProps {
  * to, and a PodDisruptionBudget that refuses every voluntary eviction of the one replica (a
  * drain waits until an operator moves Redis deliberately, README "Redis and node drains").
  * An init container builds the ACL file from the ConfigMap and the password Secrets; the Redis
- * container never sees a password. The data volume claim is retained when the StatefulSet is
- * deleted or scaled down.
+ * container never sees a password. Its start-up script (lib/redis-start.ts) loads the AOF on
+ * loopback before it loads those users, so that Redis 7.0-7.2 replay every transaction of the
+ * AOF, and the pod is ready only after that switch. The data volume claim is retained when the
+ * StatefulSet is deleted or scaled down.
  *
  * @see https://kubernetes.io/docs/tasks/job/fine-parallel-processing-work-queue/
  * @see https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/
@@ -268,9 +275,6 @@ export class RedisQueueStore extends Construct {
     });
 
     const dataVolume = 'data';
-    const ping = (accept: string) => ({
-      exec: { command: ['sh', '-c', `r="$(redis-cli -p ${REDIS_PORT} ping)"; ${accept}`] },
-    });
 
     this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: { name: 'redis', labels: this.podLabels },
@@ -319,20 +323,33 @@ export class RedisQueueStore extends Construct {
               name: 'redis',
               image: this.image,
               imagePullPolicy: 'IfNotPresent',
-              command: ['redis-server', `${CONFIG_DIR}/redis.conf`, '--dir', dataDir, '--aclfile', ACL_FILE],
+              // Loads the AOF on loopback with a permissive default user, then opens the network
+              // and loads the real ACL users atomically: Redis 7.0-7.2 would drop every
+              // transaction of the AOF under the restricted default (lib/redis-start.ts).
+              command: ['sh', '-c', REDIS_START_SCRIPT],
+              env: redisStartEnv({
+                conf: `${CONFIG_DIR}/redis.conf`,
+                dataDir,
+                port: REDIS_PORT,
+                aclFile: ACL_FILE,
+                activeAclFile: ACTIVE_ACL_FILE,
+                servingFile: SERVING_FILE,
+              }, REDIS_BIND),
               ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
               resources: resourceRequirements(this.resources),
               securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-              readinessProbe: { ...ping('[ "$r" = PONG ]'), initialDelaySeconds: 2, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
+              // Ready only once the real ACL users are loaded and Redis listens on the pod network.
+              readinessProbe: { exec: { command: ['sh', '-c', REDIS_READINESS_SCRIPT] }, initialDelaySeconds: 2, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
               // Loading a large AOF answers LOADING: alive, just not ready yet.
               livenessProbe: {
-                ...ping('[ "$r" = PONG ] || [ "${r#LOADING}" != "$r" ]'),
+                exec: { command: ['sh', '-c', REDIS_LIVENESS_SCRIPT] },
                 initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6,
               },
               volumeMounts: [
                 { name: dataVolume, mountPath: dataDir },
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                { name: 'acl', mountPath: path.posix.dirname(ACL_FILE), readOnly: true },
+                // Writable: the start-up script writes the loading ACL, then copies the real one.
+                { name: 'acl', mountPath: path.posix.dirname(ACL_FILE) },
               ],
             }],
             volumes: [

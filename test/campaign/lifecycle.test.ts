@@ -15,9 +15,8 @@ import { PROD } from '../../lib/environments';
 import { committedObjects, onlyOfKind, synthEnvironment } from '../support/manifests';
 import { ContainerSpec, Output, runContainer } from '../support/pod';
 import { exited, startPythonWorker } from '../support/python-worker';
-import { RedisServer } from '../support/redis-server';
 import { QUEUE_CLI as CLI } from '../support/cli';
-import { LocalPod, startCommittedRedis } from '../support/committed-redis';
+import { CommittedRedis, LocalPod, startCommittedRedis } from '../support/committed-redis';
 
 const TMP = mkdtempSync(path.join(tmpdir(), 'ard-campaign-'));
 const ADMIN_PASSWORD = 'campaign-admin-password-0123';
@@ -26,7 +25,7 @@ const SECRETS = {
   'redis-admin': { password: ADMIN_PASSWORD },
   'redis-exporter': { password: 'campaign-exporter-password-01' },
 };
-const adminUrl = (server: RedisServer) => `redis://admin:${ADMIN_PASSWORD}@127.0.0.1:${server.port}`;
+const adminUrl = (server: CommittedRedis) => `redis://admin:${ADMIN_PASSWORD}@127.0.0.1:${server.port}`;
 
 /** The gate of the committed prod worker Job: what `kubectl apply -f dist/prod/workers/` runs. */
 const committedJob = onlyOfKind(committedObjects('prod', 'workers'), 'Job');
@@ -39,7 +38,7 @@ function scenes(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `S2A_MSIL2A_20190812T0000${String(i % 60).padStart(2, '0')}_N0213_R${String(Math.floor(i / 60) + 1).padStart(3, '0')}_T56LRR_20190813T014708`);
 }
 
-async function enqueue(server: RedisServer, ids: string[]): Promise<void> {
+async function enqueue(server: CommittedRedis, ids: string[]): Promise<void> {
   const file = path.join(TMP, 'campaign.txt');
   writeFileSync(file, ids.join('\n') + '\n');
   const { stdout } = await promisify(execFile)('node', [CLI, 'enqueue', '--file', file, '--redis-url', adminUrl(server), '--json']);
@@ -102,7 +101,7 @@ function doneScenes(log: string): Set<string> {
 }
 
 /** Every scene was done (at least once), and nothing is left pending or in processing. */
-async function expectCampaignDone(server: RedisServer, log: string, ids: readonly string[]): Promise<void> {
+async function expectCampaignDone(server: CommittedRedis, log: string, ids: readonly string[]): Promise<void> {
   expect(doneScenes(log)).toEqual(new Set(ids));
   const redis = new Redis(adminUrl(server));
   try {
@@ -113,7 +112,7 @@ async function expectCampaignDone(server: RedisServer, log: string, ids: readonl
   }
 }
 
-let server: RedisServer | undefined;
+let server: CommittedRedis | undefined;
 let pod: LocalPod | undefined;
 let job: Job | undefined;
 afterEach(async () => {
@@ -126,7 +125,7 @@ afterEach(async () => {
 });
 
 /** Redis as the committed queue stage runs it: its redis.conf and ACL users (workers and gates are `default`). */
-async function startQueueStage(): Promise<RedisServer> {
+async function startQueueStage(): Promise<CommittedRedis> {
   ({ server, pod } = await startCommittedRedis(SECRETS));
   return server;
 }

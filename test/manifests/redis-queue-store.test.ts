@@ -2,6 +2,7 @@ import { Chart, Testing } from 'cdk8s';
 import { ACL_BUILD_SCRIPT } from '../../lib/redis-acl';
 import { DEFAULT_DISABLED_COMMANDS } from '../../lib/redis-config';
 import { DEFAULT_REDIS_IMAGE, RedisQueueStore, RedisQueueStoreProps } from '../../lib/redis-queue-store';
+import { REDIS_LIVENESS_SCRIPT, REDIS_READINESS_SCRIPT, REDIS_START_SCRIPT } from '../../lib/redis-start';
 import { ofKind, onlyOfKind, synthChart } from '../support/manifests';
 
 const synthRedis = (props?: RedisQueueStoreProps) => synthChart((chart) => new RedisQueueStore(chart, 'redis', props));
@@ -59,8 +60,11 @@ describe('RedisQueueStore', () => {
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } },
     })]);
     expect(redis.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
-    expect(redis.readinessProbe.exec.command.join(' ')).toContain('redis-cli -p 6379 ping');
-    expect(redis.livenessProbe.exec.command.join(' ')).toContain('LOADING');
+    expect(redis.readinessProbe.exec.command).toEqual(['sh', '-c', REDIS_READINESS_SCRIPT]);
+    expect(redis.livenessProbe.exec.command).toEqual(['sh', '-c', REDIS_LIVENESS_SCRIPT]);
+    // The probes read the port and the serving marker from the container's env.
+    expect(redis.env).toContainEqual({ name: 'REDIS_PORT', value: '6379' });
+    expect(redis.env).toContainEqual({ name: 'REDIS_SERVING_FILE', value: '/run/redis-acl/serving' });
     expect(redis.resources).toEqual({ requests: { cpu: '250m', memory: '2Gi' }, limits: { memory: '2Gi' } });
     expect(statefulSet.spec.template.spec.terminationGracePeriodSeconds).toBe(60);
   });
@@ -158,7 +162,9 @@ describe('RedisQueueStore', () => {
       { name: 'ACL_USERS_DIR', value: '/etc/redis-passwords' },
       { name: 'ACL_FILE', value: '/run/redis-acl/users.acl' },
     ]);
-    expect(pod.containers[0].command.slice(-2)).toEqual(['--aclfile', '/run/redis-acl/users.acl']);
+    // Redis loads the data with the loading ACL in REDIS_ACL_FILE, then this copy of ACL_FILE.
+    expect(pod.containers[0].env).toContainEqual({ name: 'ACL_FILE', value: '/run/redis-acl/users.acl' });
+    expect(pod.containers[0].env).toContainEqual({ name: 'REDIS_ACL_FILE', value: '/run/redis-acl/redis.acl' });
     expect(pod.volumes).toContainEqual({ name: 'acl', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
     expect(pod.volumes).toContainEqual({
       name: 'passwords',
@@ -178,12 +184,25 @@ describe('RedisQueueStore', () => {
     expect(checksum({ terminationGracePeriodSeconds: 120 })).toBe(checksum());
   });
 
-  test('the Redis container reads the mounted redis.conf and ACL file and writes only /data', () => {
+  test('the Redis container runs the start-up script on the mounted redis.conf and ACL file and writes only /data and the ACL folder', () => {
     const statefulSet = onlyOfKind(synthRedis(), 'StatefulSet');
     const [redis] = statefulSet.spec.template.spec.containers;
-    expect(redis.command).toEqual(['redis-server', '/etc/redis/redis.conf', '--dir', '/data', '--aclfile', '/run/redis-acl/users.acl']);
+    expect(redis.command).toEqual(['sh', '-c', REDIS_START_SCRIPT]);
+    expect(redis.env).toEqual([
+      { name: 'REDIS_CONF', value: '/etc/redis/redis.conf' },
+      { name: 'REDIS_DATA_DIR', value: '/data' },
+      { name: 'REDIS_PORT', value: '6379' },
+      { name: 'REDIS_BIND', value: '* -::*' },
+      { name: 'ACL_FILE', value: '/run/redis-acl/users.acl' },
+      { name: 'REDIS_ACL_FILE', value: '/run/redis-acl/redis.acl' },
+      { name: 'REDIS_SERVING_FILE', value: '/run/redis-acl/serving' },
+    ]);
+    // Where it listens once it serves is redis.conf's bind.
+    expect(redis.env.find((e: { name: string }) => e.name === 'REDIS_BIND').value)
+      .toBe(/^bind (.*)$/m.exec(onlyOfKind(synthRedis(), 'ConfigMap').data['redis.conf'])![1]);
     expect(redis.securityContext.readOnlyRootFilesystem).toBe(true);
     expect(redis.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/redis', readOnly: true });
+    expect(redis.volumeMounts).toContainEqual({ name: 'acl', mountPath: '/run/redis-acl' });
     expect(ofKind(synthRedis(), 'ConfigMap').map((c) => c.metadata.name)).toEqual(['redis-config']);
   });
 

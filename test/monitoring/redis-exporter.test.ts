@@ -3,8 +3,8 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
 import { EXPORTER_ACL_COMMANDS, exporterAclRules } from '../../lib/queue-metrics';
-import { freePort, RedisServer } from '../support/redis-server';
-import { LocalPod, startCommittedRedis } from '../support/committed-redis';
+import { freePort } from '../support/redis-server';
+import { CommittedRedis, LocalPod, startCommittedRedis } from '../support/committed-redis';
 import { committedObject, ExporterProcess, parseMetrics, scrape, startExporter } from './support';
 
 // The exporter as dist/prod runs it: Debian's build of the same oliver006/redis_exporter, with
@@ -25,7 +25,7 @@ const PASSWORD = 'exporter-test-password';
 const ADMIN_PASSWORD = 'admin-test-password-0123456789';
 
 let dir: string;
-let server: RedisServer;
+let server: CommittedRedis;
 let redis: Redis;
 let pod: LocalPod;
 let exporter: ExporterProcess | undefined;

@@ -254,9 +254,10 @@ const pssRestricted: Rule = {
  * Anything else writable must be argued for here.
  */
 export const WRITABLE_MOUNTS: Readonly<Record<string, readonly string[]>> = {
-  // The append-only file.
-  'queue-store/redis': ['/data'],
-  // The ACL file built at start-up (an in-memory emptyDir the Redis container mounts read-only).
+  // The append-only file; the in-memory ACL folder, where the start-up script writes the ACL
+  // Redis loads its data with, then copies the real one over it (lib/redis-start.ts).
+  'queue-store/redis': ['/data', '/run/redis-acl'],
+  // The ACL file built at start-up (an in-memory emptyDir).
   'queue-store/acl': ['/run/redis-acl'],
 };
 
@@ -446,16 +447,18 @@ function defaultUserProblems(rules: readonly string[]): string[] {
 
 const redisAcl: Rule = {
   id: 'redis-acl',
-  description: `Redis loads an ACL file (--aclfile) whose users are plain text in a ConfigMap of the output: default (no password) starts from -@all and is granted single commands, none of scripting, administration or key scans, never all keys or channels; no other user may run ${MUST_DISABLE.join(', ')}; no user line holds a password.`,
+  description: `Redis loads an ACL file (--aclfile, as an argument or in the redis-server line of its start-up script) whose users are plain text in a ConfigMap of the output: default (no password) starts from -@all and is granted single commands, none of scripting, administration or key scans, never all keys or channels; no other user may run ${MUST_DISABLE.join(', ')}; no user line holds a password.`,
   check: (objects) => {
     const pods = podSpecs(objects).filter(isRedisPod);
     if (pods.length === 0) return [missingRedis('redis-acl')];
     return pods.flatMap((pod) => ((pod.spec.containers ?? []) as Manifest[]).flatMap((c): Violation[] => {
       const at = (message: string): Violation => ({ rule: 'redis-acl', kind: pod.kind, name: pod.name, container: c.name, message });
-      const args = argsOf(c);
+      // redis-server's arguments, or a start-up script that runs it with paths from its env.
+      const args = [...argsOf(c), ...((c.env ?? []) as Manifest[]).map((e) => String(e.value ?? ''))];
       const conf = configMapFileOf(c, pod, objects, args.find((a) => /\.conf$/.test(a)));
       const out: Violation[] = [];
-      if (!args.includes('--aclfile') && !/^\s*aclfile\s/m.test(conf ?? '')) out.push(at('starts without an ACL file (--aclfile, or aclfile in redis.conf)'));
+      const aclFileArgument = args.some((a) => a === '--aclfile' || /(^|\s)redis-server\s[^\n]*\s--aclfile\s/.test(a));
+      if (!aclFileArgument && !/^\s*aclfile\s/m.test(conf ?? '')) out.push(at('starts without an ACL file (--aclfile, or aclfile in redis.conf)'));
       if (/^\s*user\s/m.test(conf ?? '')) out.push(at('redis.conf defines users: they belong in the ACL file'));
       const users = aclUsersOf(pod, objects);
       const defaultRules = users.get('default');

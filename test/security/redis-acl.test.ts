@@ -7,10 +7,9 @@ import Redis from 'ioredis';
 import { queueKeys } from '../../protocol/queue-keys';
 import { heartbeatFromDist, stderrOf, tempDir } from '../support/lease-heartbeat';
 import { exited, startPythonWorker } from '../support/python-worker';
-import { LocalPod, startCommittedRedis } from '../support/committed-redis';
+import { CommittedRedis, LocalPod, startCommittedRedis } from '../support/committed-redis';
 import { type Manifest, onlyOfKind } from '../support/manifests';
 import { spawnCli } from '../support/cli';
-import { RedisServer } from '../support/redis-server';
 
 // Redis started exactly as dist/prod deploys it: the "acl" init container's script builds the
 // ACL file from the committed ConfigMap and a test password, redis-server loads the committed
@@ -25,7 +24,7 @@ const EXPORTER_PASSWORD = 'test-exporter-password-012345';
 const EXPORTER_SECRET = { 'redis-exporter': { password: EXPORTER_PASSWORD } };
 const K = queueKeys('jobS2');
 
-let server: RedisServer;
+let server: CommittedRedis;
 let pod: LocalPod;
 let objects: Manifest[];
 let admin: Redis;

@@ -98,7 +98,8 @@ async function waitForPing(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-function pingOnce(port: number): Promise<boolean> {
+/** Whether a raw PING on `port` is answered (`+PONG`, or `-NOAUTH`) within 500 ms. */
+export function pingOnce(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     socket.setTimeout(500);
