@@ -261,7 +261,7 @@ export class WorkerPod {
   }
 
   /** The pod template as it appears in a manifest (JSON, Kubernetes field names). */
-  public manifest(): Record<string, any> {
+  public manifest(): Record<string, unknown> {
     return k8s.KubePodTemplate.manifest({ template: this.template }).template;
   }
 }
