@@ -154,6 +154,14 @@ describe('the keda environment', () => {
     expect(acl).toContain('user keda on resetpass resetkeys resetchannels -@all ~jobS2 +ping +eval +type +llen\n');
   });
 
+  test('stages apply in any order: no stage holds a Job or Pod, and the ScaledJob starts none on an empty queue', () => {
+    const { byStage } = synthEnvironment(ENVIRONMENTS.find((e) => e.name === 'keda')!);
+    for (const stage of Object.values(byStage)) expect(stage.filter((o) => o.kind === 'Job' || o.kind === 'Pod')).toEqual([]);
+    const scaledJob = onlyOfKind(byStage.workers, 'ScaledJob');
+    expect(scaledJob.spec.minReplicaCount).toBe(0);
+    expect(Number(scaledJob.spec.triggers[0].metadata.activationListLength)).toBe(0);
+  });
+
   test('environments without a ScaledJob neither admit the operator nor define its user', () => {
     for (const env of ENVIRONMENTS.filter((e) => e.name !== 'keda')) {
       const others = synthEnvironment(env).objects;
