@@ -51,6 +51,9 @@ beforeAll(async () => {
 afterAll(() => {
   for (const client of [keda, anonymous, admin]) client?.disconnect();
 });
+beforeEach(async () => {
+  await admin.del('jobS2');
+});
 
 test('the KEDA user connects as go-redis does: HELLO 3 with its credentials, then PING', async () => {
   // redis-cli -3 opens with HELLO 3 AUTH <user> <password>, as go-redis v9 does.
@@ -65,6 +68,7 @@ test('the KEDA user reads the length of the workflow\'s list with the scaler\'s 
   expect(await keda.eval(KEDA_LIST_LENGTH_SCRIPT, 1, 'jobS2')).toBe(3);
   await admin.del('jobS2');
   expect(await keda.eval(KEDA_LIST_LENGTH_SCRIPT, 1, 'jobS2')).toBe(0);
+  expect(await admin.llen('jobS2')).toBe(0);
 });
 
 test('the KEDA user can do nothing else: no other key, no write, not even through its script', async () => {
