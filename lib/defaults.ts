@@ -50,3 +50,30 @@ export const DEFAULT_SCRATCH_SIZE_LIMIT = '20Gi';
 export const DEFAULT_TMP_SIZE_LIMIT = '10Gi';
 /** Ephemeral storage a worker may use beyond scratch and /tmp (logs, the image's writable layer). */
 export const DEFAULT_EPHEMERAL_STORAGE_HEADROOM = '2Gi';
+
+// --- KEDA mode (KedaScalingProps, KedaOperatorProps) --------------------------------------
+
+/** Most Jobs (one worker each) a ScaledJob runs at once. */
+export const DEFAULT_KEDA_MAX_REPLICA_COUNT = 10;
+/** Seconds between two looks of the KEDA operator at the queue's length. */
+export const DEFAULT_KEDA_POLLING_INTERVAL = 30;
+/**
+ * KEDA's `accurate`: a worker removes the item it takes from the pending list, so the list
+ * does not count items being processed, and pending (not yet running) Jobs are subtracted.
+ */
+export const DEFAULT_KEDA_SCALING_STRATEGY = 'accurate';
+/** Finished Jobs (and their pods' logs) KEDA keeps, each kind; the Jobs' TTL also applies. */
+export const DEFAULT_KEDA_SUCCESSFUL_JOBS_HISTORY_LIMIT = 10;
+export const DEFAULT_KEDA_FAILED_JOBS_HISTORY_LIMIT = 10;
+/** Pending items per worker KEDA aims at: a scene takes minutes to an hour, so one each. */
+export const DEFAULT_KEDA_LIST_LENGTH = 1;
+/** Pending items above which KEDA starts workers: any. */
+export const DEFAULT_KEDA_ACTIVATION_LIST_LENGTH = 0;
+/** Namespace of the KEDA operator (its Helm chart's and manifests' default). */
+export const DEFAULT_KEDA_OPERATOR_NAMESPACE = 'keda';
+/** Labels of the KEDA operator's pods, in its Helm chart and in its release manifests. */
+export const DEFAULT_KEDA_OPERATOR_POD_LABELS: Readonly<Record<string, string>> = { app: 'keda-operator' };
+/** Redis ACL user of the KEDA operator's redis scaler. */
+export const DEFAULT_KEDA_ACL_USER = 'keda';
+/** Secret (created by the operator of the cluster) holding the KEDA ACL user's password. */
+export const DEFAULT_KEDA_PASSWORD_SECRET = 'redis-keda';

@@ -5,15 +5,23 @@
  * namespace, so environments that share a cluster do not collide.
  * Type-only imports keep this module free of side effects.
  */
+import type { KedaOperatorProps } from './keda-operator';
 import type { QueueMonitoringProps } from './queue-monitoring';
 import type { QueueRecoveryProps } from './queue-recovery';
 import type { RedisQueueStoreProps } from './redis-queue-store';
 import type { WorkQueueJobProps } from './work-queue-job';
+import type { KedaScalingProps } from './work-queue-scaled-job';
 import { SENTINEL_2, WorkflowDefinition } from '../protocol/workflows';
 
 /** One workflow deployed in an environment: the catalogue entry plus its Job settings. */
 export interface WorkflowDeployment extends Omit<WorkQueueJobProps, 'workflow' | 'redis'> {
   readonly workflow: WorkflowDefinition;
+  /**
+   * `{ kind: 'keda', … }` runs the workers as a KEDA ScaledJob: workers start when the queue
+   * has work, up to `maxReplicaCount` Jobs of one worker each (`parallelism` does not apply).
+   * @default - one work-queue Job of `parallelism` workers
+   */
+  readonly scaling?: KedaScalingProps;
 }
 
 export interface EnvironmentConfig {
@@ -29,6 +37,11 @@ export interface EnvironmentConfig {
   readonly recovery?: Omit<QueueRecoveryProps, 'redis' | 'workflows'>;
   /** @default - no exporter, monitor, rules or dashboard */
   readonly monitoring?: QueueMonitoringProps;
+  /**
+   * The KEDA operator, used when a workflow has `scaling: { kind: 'keda' }`.
+   * @default - see KedaOperatorProps: namespace "keda", ACL user "keda", Secret "redis-keda"
+   */
+  readonly keda?: KedaOperatorProps;
 }
 
 /** A developer's cluster: one worker, public data, a throw-away queue. */
@@ -72,5 +85,26 @@ export const PROD: EnvironmentConfig = {
   },
 };
 
+/**
+ * Enqueue and go: Sentinel-2 workers as a KEDA ScaledJob, started when scenes are enqueued,
+ * none while the queue is empty. Needs KEDA in the cluster (namespace `keda`) and the Secret
+ * `redis-keda` (README, "Workers: Job or KEDA ScaledJob").
+ */
+export const KEDA: EnvironmentConfig = {
+  name: 'keda',
+  namespace: 'ard-keda',
+  redis: {
+    storage: { kind: 'persistentVolumeClaim', size: '20Gi' },
+    resources: { cpu: '500m', memory: '4Gi' },
+  },
+  workflows: [{
+    workflow: SENTINEL_2,
+    scaling: { kind: 'keda', maxReplicaCount: 20, pollingInterval: 30 },
+    spreadAcrossNodes: true,
+    resources: { cpu: '2', memory: '8Gi' },
+    scratch: { sizeLimit: '50Gi' },
+  }],
+};
+
 /** Every environment, in the order they are synthesized. */
-export const ENVIRONMENTS: readonly EnvironmentConfig[] = [DEV, PROD];
+export const ENVIRONMENTS: readonly EnvironmentConfig[] = [DEV, PROD, KEDA];

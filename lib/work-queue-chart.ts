@@ -6,10 +6,12 @@ import type { EnvironmentConfig } from './environments';
 import { QueueMonitoring } from './queue-monitoring';
 import { QueueRecovery } from './queue-recovery';
 import { RedisAccessPolicy } from './redis-access-policy';
+import { kedaAclUser, ResolvedKedaOperator, resolveKedaOperator } from './keda-operator';
 import { exporterAclUser } from './redis-exporter';
 import { RedisQueueStore } from './redis-queue-store';
 import { ConfigError, dnsLabel } from './validation';
 import { WorkQueueJob } from './work-queue-job';
+import { WorkQueueScaledJob } from './work-queue-scaled-job';
 import { WorkQueueNamespace } from './work-queue-namespace';
 
 /**
@@ -18,7 +20,9 @@ import { WorkQueueNamespace } from './work-queue-namespace';
  * - `namespace`: the Namespace, applied once and never part of a routine delete (deleting it
  *   deletes the queue's PersistentVolumeClaim);
  * - `queue`: Redis, its policies and the recovery CronJobs; applied before the enqueue;
- * - `workers`: the worker Jobs; applied after the enqueue, deleted to stop a campaign.
+ * - `workers`: the worker Jobs; applied after the enqueue, deleted to stop a campaign. A
+ *   workflow in the KEDA mode has its ScaledJob here instead, which starts workers only when
+ *   its queue has work, so for it the stage may also be applied first.
  * Only the `namespace` stage holds the Namespace, so `kubectl apply` / `delete` of `queue/` or
  * `workers/` never touches it, nor the data volume.
  */
@@ -34,7 +38,7 @@ export class NamespaceStage extends Chart {
     // Enforce the strictest Pod Security level every pod passes; warn/audit stay restricted.
     this.workQueueNamespace = new WorkQueueNamespace(this, 'namespace', {
       name: props.name,
-      enforce: props.workers.jobs.every((job) => job.meetsRestrictedProfile) ? 'restricted' : 'baseline',
+      enforce: [...props.workers.jobs, ...props.workers.scaledJobs].every((w) => w.meetsRestrictedProfile) ? 'restricted' : 'baseline',
     });
   }
 }
@@ -49,22 +53,28 @@ export class QueueStage extends Chart {
   /** The exporter, and the monitor, rules and dashboard the environment enables. */
   public readonly monitoring?: QueueMonitoring;
 
-  constructor(scope: Construct, id: string, environment: EnvironmentConfig, namespace: string) {
+  /**
+   * @param keda the KEDA operator, when a workflow runs as a ScaledJob: its ACL user and its
+   *   way through the NetworkPolicy
+   */
+  constructor(scope: Construct, id: string, environment: EnvironmentConfig, namespace: string, keda?: ResolvedKedaOperator) {
     super(scope, id, { namespace });
-    // The default user may touch exactly this environment's queues; the exporter logs in as its own user.
+    // The default user may touch exactly this environment's queues; the exporter and the KEDA
+    // operator log in as their own users.
     const queues = environment.workflows.map((w) => w.workflow.queue);
     const exporterUsers = environment.monitoring ? [exporterAclUser(environment.monitoring.exporter ?? {}, queues)] : [];
+    const kedaUsers = keda ? [kedaAclUser(keda, kedaWorkflows(environment).map((w) => w.workflow.queue))] : [];
     this.redis = new RedisQueueStore(this, 'redis', {
       ...environment.redis,
       queues,
-      users: [...(environment.redis?.users ?? []), ...exporterUsers],
+      users: [...(environment.redis?.users ?? []), ...exporterUsers, ...kedaUsers],
     });
     this.recovery = new QueueRecovery(this, 'recovery', {
       ...environment.recovery,
       redis: this.redis,
       workflows: environment.workflows.map((w) => w.workflow),
     });
-    new RedisAccessPolicy(this, 'redis-access', { redis: this.redis });
+    new RedisAccessPolicy(this, 'redis-access', { redis: this.redis, kedaOperator: keda });
     new DefaultDenyIngress(this, 'default-deny-ingress');
     if (environment.monitoring !== undefined) {
       this.monitoring = new QueueMonitoring(this, 'monitoring', {
@@ -78,16 +88,27 @@ export class QueueStage extends Chart {
   }
 }
 
-/** Stage `workers`: one work-queue Job per workflow. */
+/** Stage `workers`: one work-queue Job per workflow, or its KEDA ScaledJob (`scaling.kind: 'keda'`). */
 export class WorkersStage extends Chart {
   public readonly jobs: readonly WorkQueueJob[];
+  public readonly scaledJobs: readonly WorkQueueScaledJob[];
 
-  constructor(scope: Construct, id: string, environment: EnvironmentConfig, namespace: string, redis: RedisQueueStore) {
+  constructor(scope: Construct, id: string, environment: EnvironmentConfig, namespace: string, redis: RedisQueueStore, keda?: ResolvedKedaOperator) {
     super(scope, id, { namespace });
-    this.jobs = environment.workflows.map((deployment) => new WorkQueueJob(this, `${deployment.workflow.name}-worker`, {
-      ...deployment,
-      redis,
-    }));
+    const jobs: WorkQueueJob[] = [];
+    const scaledJobs: WorkQueueScaledJob[] = [];
+    for (const deployment of environment.workflows) {
+      const { scaling, ...props } = deployment;
+      const id = `${deployment.workflow.name}-worker`;
+      if (scaling === undefined) {
+        jobs.push(new WorkQueueJob(this, id, { ...props, redis }));
+      } else {
+        // keda is resolved whenever a workflow has 'scaling' (WorkQueueStages).
+        scaledJobs.push(new WorkQueueScaledJob(this, id, { ...props, scaling, redis, keda: keda! }));
+      }
+    }
+    this.jobs = jobs;
+    this.scaledJobs = scaledJobs;
   }
 }
 
@@ -101,6 +122,8 @@ export class WorkQueueStages {
   public readonly namespace: NamespaceStage;
   public readonly queue: QueueStage;
   public readonly workers: WorkersStage;
+  /** The KEDA operator's settings, when a workflow runs as a ScaledJob. */
+  public readonly keda?: ResolvedKedaOperator;
 
   constructor(scope: Construct, environment: EnvironmentConfig) {
     this.namespaceName = dnsLabel(`environments.${environment.name}.namespace`, environment.namespace ?? DEFAULT_NAMESPACE);
@@ -109,8 +132,10 @@ export class WorkQueueStages {
     checkUnique('workflow name', environment.workflows.map((w) => w.workflow.name));
     checkUnique('queue', environment.workflows.map((w) => w.workflow.queue));
 
-    this.queue = new QueueStage(scope, 'queue', environment, this.namespaceName);
-    this.workers = new WorkersStage(scope, 'workers', environment, this.namespaceName, this.queue.redis);
+    this.keda = kedaWorkflows(environment).length > 0 ? resolveKedaOperator(`environments.${environment.name}.keda`, environment.keda) : undefined;
+
+    this.queue = new QueueStage(scope, 'queue', environment, this.namespaceName, this.keda);
+    this.workers = new WorkersStage(scope, 'workers', environment, this.namespaceName, this.queue.redis, this.keda);
     this.namespace = new NamespaceStage(scope, 'namespace', { name: this.namespaceName, workers: this.workers });
   }
 
@@ -118,6 +143,11 @@ export class WorkQueueStages {
   get charts(): Record<Stage, Chart> {
     return { namespace: this.namespace, queue: this.queue, workers: this.workers };
   }
+}
+
+/** The workflows that run as KEDA ScaledJobs. */
+function kedaWorkflows(environment: EnvironmentConfig) {
+  return environment.workflows.filter((w) => w.scaling !== undefined);
 }
 
 function checkUnique(what: string, values: readonly string[]): void {

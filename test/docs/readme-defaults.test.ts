@@ -5,6 +5,12 @@ import {
   DEFAULT_REDIS_RESOURCES, DEFAULT_REDIS_STORAGE, DEFAULT_REDIS_TERMINATION_GRACE_PERIOD_SECONDS,
   DEFAULT_SCRATCH_SIZE_LIMIT, DEFAULT_TTL_SECONDS_AFTER_FINISHED, DEFAULT_WORKER_RESOURCES,
 } from '../../lib/defaults';
+import {
+  DEFAULT_KEDA_ACL_USER, DEFAULT_KEDA_ACTIVATION_LIST_LENGTH, DEFAULT_KEDA_FAILED_JOBS_HISTORY_LIMIT, DEFAULT_KEDA_LIST_LENGTH,
+  DEFAULT_KEDA_MAX_REPLICA_COUNT, DEFAULT_KEDA_OPERATOR_NAMESPACE, DEFAULT_KEDA_OPERATOR_POD_LABELS, DEFAULT_KEDA_PASSWORD_SECRET,
+  DEFAULT_KEDA_POLLING_INTERVAL, DEFAULT_KEDA_SCALING_STRATEGY, DEFAULT_KEDA_SUCCESSFUL_JOBS_HISTORY_LIMIT,
+} from '../../lib/defaults';
+import { PASSWORD_KEY } from '../../lib/redis-acl';
 import { DEFAULT_DISABLED_COMMANDS } from '../../lib/redis-config';
 import { DEFAULT_REDIS_IMAGE } from '../../lib/redis-queue-store';
 import { DEFAULT_WAIT_FOR_WORK_SECONDS } from '../../lib/wait-for-work';
@@ -60,6 +66,21 @@ const TABLES: Array<[heading: string, defaults: Record<string, unknown>]> = [
     scratch: { path: DEFAULT_INTER_DIR, sizeLimit: DEFAULT_SCRATCH_SIZE_LIMIT },
     tmp: { sizeLimit: DEFAULT_TMP_SIZE_LIMIT },
     ephemeralStorageHeadroom: DEFAULT_EPHEMERAL_STORAGE_HEADROOM,
+  }],
+  ['#### `KedaScalingProps` (`scaling`)', {
+    maxReplicaCount: DEFAULT_KEDA_MAX_REPLICA_COUNT,
+    pollingInterval: DEFAULT_KEDA_POLLING_INTERVAL,
+    scalingStrategy: DEFAULT_KEDA_SCALING_STRATEGY,
+    successfulJobsHistoryLimit: DEFAULT_KEDA_SUCCESSFUL_JOBS_HISTORY_LIMIT,
+    failedJobsHistoryLimit: DEFAULT_KEDA_FAILED_JOBS_HISTORY_LIMIT,
+    listLength: DEFAULT_KEDA_LIST_LENGTH,
+    activationListLength: DEFAULT_KEDA_ACTIVATION_LIST_LENGTH,
+  }],
+  ['#### `KedaOperatorProps` (`EnvironmentConfig.keda`)', {
+    namespace: DEFAULT_KEDA_OPERATOR_NAMESPACE,
+    podLabels: DEFAULT_KEDA_OPERATOR_POD_LABELS,
+    aclUser: DEFAULT_KEDA_ACL_USER,
+    passwordSecret: { name: DEFAULT_KEDA_PASSWORD_SECRET, key: PASSWORD_KEY },
   }],
 ];
 

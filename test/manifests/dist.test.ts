@@ -37,13 +37,14 @@ test('committed dist/ equals a fresh synth', () => {
 // `kubectl apply -f dist/<env>/queue/` and `kubectl delete -f dist/<env>/workers/` must never
 // touch the namespace or the data volume: only the namespace stage holds the Namespace, and no
 // stage holds a PersistentVolumeClaim (the StatefulSet's claim template creates it, and retains it).
-test.each(['dev', 'prod'])('dist/%s: the Namespace only in namespace/, no PVC anywhere, Jobs only in workers/', (env) => {
+// The keda environment's workers are a ScaledJob: KEDA creates the Jobs.
+test.each([['dev', 'Job'], ['prod', 'Job'], ['keda', 'ScaledJob']])('dist/%s: the Namespace only in namespace/, no PVC anywhere, %s only in workers/', (env, workerKind) => {
   const files = Object.keys(readTree(path.join(DIST, env)));
   const kinds = (stage: string) => files.filter((f) => f.startsWith(stage + path.sep)).map((f) => path.basename(f).split('.')[0]);
   expect(kinds('namespace')).toEqual(['Namespace']);
   expect(kinds('queue')).not.toContain('Namespace');
   expect(kinds('workers')).not.toContain('Namespace');
   expect(files.filter((f) => /PersistentVolumeClaim/.test(f))).toEqual([]);
-  expect(kinds('workers')).toContain('Job');
-  expect(kinds('queue')).not.toContain('Job');
+  expect(kinds('workers')).toContain(workerKind);
+  expect(kinds('queue')).not.toContain(workerKind);
 });

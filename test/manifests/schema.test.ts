@@ -48,3 +48,36 @@ describe('the CRD schema check (ServiceMonitor, PrometheusRule)', () => {
       .toThrow("monitoring.coreos.com/v1/PrometheusRule ard-workqueue: /spec/groups/0/rules/0 must have required property 'expr'");
   });
 });
+
+describe('the CRD schema check (ScaledJob, TriggerAuthentication)', () => {
+  const { objects } = synthEnvironment(ENVIRONMENTS.find((e) => e.name === 'keda')!);
+  const scaledJob = objects.find((o) => o.kind === 'ScaledJob')!;
+  const auth = objects.find((o) => o.kind === 'TriggerAuthentication')!;
+
+  test('keda holds both, so the per-object checks above cover them', () => {
+    expect([scaledJob?.metadata.name, auth?.metadata.name]).toEqual(['s2-worker', 's2-worker-redis']);
+  });
+
+  test('rejects a ScaledJob whose ceiling is not an integer', () => {
+    expect(() => validateManifest({ ...scaledJob, spec: { ...scaledJob.spec, maxReplicaCount: 'ten' } }))
+      .toThrow('keda.sh/v1alpha1/ScaledJob s2-worker: /spec/maxReplicaCount must be integer');
+  });
+
+  test('rejects a ScaledJob trigger without a type, and an unknown rollout strategy', () => {
+    const triggers = [{ metadata: scaledJob.spec.triggers[0].metadata }];
+    expect(() => validateManifest({ ...scaledJob, spec: { ...scaledJob.spec, triggers, rollout: { strategy: 'rolling' } } }))
+      .toThrow("keda.sh/v1alpha1/ScaledJob s2-worker: /spec/rollout/strategy must be equal to one of the allowed values; /spec/triggers/0 must have required property 'type'");
+  });
+
+  test('rejects a worker container without a name in the jobTargetRef template', () => {
+    const template = structuredClone(scaledJob.spec.jobTargetRef.template);
+    delete template.spec.containers[0].name;
+    expect(() => validateManifest({ ...scaledJob, spec: { ...scaledJob.spec, jobTargetRef: { ...scaledJob.spec.jobTargetRef, template } } }))
+      .toThrow("keda.sh/v1alpha1/ScaledJob s2-worker: /spec/jobTargetRef/template/spec/containers/0 must have required property 'name'");
+  });
+
+  test('rejects a TriggerAuthentication secret reference without its parameter', () => {
+    expect(() => validateManifest({ ...auth, spec: { secretTargetRef: [{ name: 'redis-keda', key: 'password' }] } }))
+      .toThrow("keda.sh/v1alpha1/TriggerAuthentication s2-worker-redis: /spec/secretTargetRef/0 must have required property 'parameter'");
+  });
+});

@@ -10,14 +10,16 @@ describe('WorkQueueStages', () => {
     for (const object of objects.slice(1)) expect(object.metadata.namespace).toBe(objects[0].metadata.name);
   });
 
-  test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('%s: three stages; the Namespace only in the first, Jobs only in the last', (_name, environment) => {
+  test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('%s: three stages; the Namespace only in the first, workers only in the last', (_name, environment) => {
     const { byStage } = synthEnvironment(environment);
     const kinds = (objects: { kind: string }[]) => [...new Set(objects.map((o) => o.kind))].sort();
     expect(kinds(byStage.namespace)).toEqual(['Namespace']);
     expect(kinds(byStage.queue)).toEqual(expect.arrayContaining(['ConfigMap', 'CronJob', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'StatefulSet']));
     expect(kinds(byStage.queue)).not.toContain('Job');
-    // The workers stage: the Jobs and the lease heartbeat they mount, nothing the queue needs.
-    expect(kinds(byStage.workers)).toEqual(['ConfigMap', 'Job']);
+    // The workers stage: the Jobs (or the ScaledJob and its TriggerAuthentication) and the
+    // lease heartbeat they mount, nothing the queue needs.
+    const keda = environment.workflows.some((w) => w.scaling !== undefined);
+    expect(kinds(byStage.workers)).toEqual(keda ? ['ConfigMap', 'ScaledJob', 'TriggerAuthentication'] : ['ConfigMap', 'Job']);
   });
 
   test('dev and prod use distinct namespaces; prod keeps the original\'s "ard"', () => {

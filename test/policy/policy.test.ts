@@ -82,6 +82,8 @@ test('the all-options variant does make every worker restricted', () => {
 
 const PROD_OBJECTS = synth(ENVIRONMENTS.find((e) => e.name === 'prod')!);
 const RESTRICTED_OBJECTS = synth(ALL_OPTIONS);
+const KEDA_OBJECTS = synth(ENVIRONMENTS.find((e) => e.name === 'keda')!);
+const BASES = { prod: PROD_OBJECTS, restricted: RESTRICTED_OBJECTS, keda: KEDA_OBJECTS };
 
 function one(objects: readonly Manifest[], kind: string, name?: string): Manifest {
   const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name));
@@ -109,7 +111,7 @@ interface BadFixture {
   readonly rule: string;
   readonly breaks: string;
   /** @default 'prod' */
-  readonly base?: 'prod' | 'restricted';
+  readonly base?: 'prod' | 'restricted' | 'keda';
   readonly mutate: (objects: Manifest[]) => void;
   /** What the rule reports, exactly. */
   readonly expected: readonly string[];
@@ -403,8 +405,34 @@ const FIXTURES: readonly BadFixture[] = [
     expected: [
       'NetworkPolicy/redis-access: ingress[0] admits every port',
       `NetworkPolicy/redis-access: ingress[0].from[0] does not admit ${R}, a Redis client`,
-      'NetworkPolicy/redis-access: ingress[0].from[1] must be a podSelector only (no ipBlock, no namespaceSelector)',
+      "NetworkPolicy/redis-access: ingress[0].from[1] must select one other namespace by 'kubernetes.io/metadata.name' only",
     ],
+  },
+  {
+    rule: 'redis-network-policy', breaks: 'the KEDA operator admitted where no ScaledJob polls Redis',
+    mutate: (o) => {
+      policy(o).spec.ingress[0].from.push({
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } }, podSelector: { matchLabels: { app: 'keda-operator' } },
+      });
+    },
+    expected: ['NetworkPolicy/redis-access: ingress[0].from[1] admits pods of namespace keda, but no ScaledJob of namespace ard has a redis trigger'],
+  },
+  {
+    rule: 'redis-network-policy', base: 'keda', breaks: 'every pod of the KEDA namespace, and an ipBlock',
+    mutate: (o) => {
+      policy(o).spec.ingress[0].from[1].podSelector = {};
+      policy(o).spec.ingress[0].from.push({ ipBlock: { cidr: '0.0.0.0/0' } });
+    },
+    expected: [
+      "NetworkPolicy/redis-access: ingress[0].from[1] admits every pod of namespace keda: select the KEDA operator's pods by label",
+      'NetworkPolicy/redis-access: ingress[0].from[2] must be a podSelector only (no ipBlock, no namespaceSelector)',
+    ],
+  },
+  {
+    rule: 'pss-baseline', base: 'keda', breaks: 'a privileged worker in the ScaledJob\'s pod template',
+    mutate: (o) => { containerOf(one(o, 'ScaledJob'), 'worker').securityContext.privileged = true; },
+    expected: ['ScaledJob/s2-worker container "worker": privileged must not be true'],
+    alsoFailing: ['namespace-pod-security'],
   },
   {
     rule: 'redis-network-policy', breaks: 'a second, allow-all policy (policies add up)',
@@ -482,10 +510,11 @@ describe('bad fixtures', () => {
   test('the fixtures start from object sets without violations', () => {
     expect(checkAll(PROD_OBJECTS).map(show)).toEqual([]);
     expect(checkAll(RESTRICTED_OBJECTS).map(show)).toEqual([]);
+    expect(checkAll(KEDA_OBJECTS).map(show)).toEqual([]);
   });
 
   test.each(FIXTURES)('$rule: reports $breaks', ({ rule: id, base, mutate, expected, alsoFailing }) => {
-    const objects = structuredClone(base === 'restricted' ? RESTRICTED_OBJECTS : PROD_OBJECTS);
+    const objects = structuredClone(BASES[base ?? 'prod']);
     mutate(objects);
     const rule = RULES.find((r) => r.id === id)!;
     expect(rule.check(objects).map(show)).toEqual(expected);

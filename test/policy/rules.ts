@@ -56,6 +56,8 @@ const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
   Job: ['spec', 'template'],
   PodTemplate: ['template'],
   CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+  // KEDA creates a Job of this template per scale-up: its pods are checked like the Job's.
+  ScaledJob: ['spec', 'jobTargetRef', 'template'],
 };
 
 /** Every pod spec in `objects`: Pods, and the pod templates of every workload kind. */
@@ -588,7 +590,8 @@ export const REDIS_CLIENT_COMPONENTS = ['worker', 'queue-recovery', 'metrics'] a
 
 const redisNetworkPolicy: Rule = {
   id: 'redis-network-policy',
-  description: 'A NetworkPolicy selects the Redis pods for Ingress, and every policy that selects them admits only TCP 6379 from a podSelector that matches exactly the worker and recovery pods.',
+  description: 'A NetworkPolicy selects the Redis pods for Ingress, and every policy that selects them admits only TCP 6379 from a podSelector that matches exactly the worker and recovery pods, ' +
+    'and, only when a ScaledJob of the namespace has a redis trigger, from labelled pods of one other namespace (the KEDA operator).',
   check: (objects) => {
     const redisPods = podSpecs(objects).filter(isRedisPod);
     if (redisPods.length === 0) return [missingRedis('redis-network-policy')];
@@ -619,7 +622,12 @@ const redisNetworkPolicy: Rule = {
           const from = (rule.from ?? []) as Manifest[];
           if (from.length === 0) at(`ingress[${i}] admits every source`);
           from.forEach((peer, j) => {
-            if (peer.ipBlock !== undefined || peer.namespaceSelector !== undefined || peer.podSelector === undefined) {
+            if (peer.namespaceSelector !== undefined && peer.ipBlock === undefined) {
+              const problem = kedaOperatorPeerProblem(peer, redis.namespace, objects);
+              if (problem !== undefined) at(`ingress[${i}].from[${j}] ${problem}`);
+              return;
+            }
+            if (peer.ipBlock !== undefined || peer.podSelector === undefined) {
               at(`ingress[${i}].from[${j}] must be a podSelector only (no ipBlock, no namespaceSelector)`);
               return;
             }
@@ -637,6 +645,25 @@ const redisNetworkPolicy: Rule = {
     return out;
   },
 };
+
+/**
+ * A peer from another namespace is allowed only for the KEDA operator: labelled pods of
+ * exactly one other namespace, and only when a ScaledJob of Redis's namespace polls Redis.
+ */
+function kedaOperatorPeerProblem(peer: Manifest, namespace: string | undefined, objects: readonly Manifest[]): string | undefined {
+  const namespaceLabels: Record<string, string> = peer.namespaceSelector?.matchLabels ?? {};
+  const other = namespaceLabels['kubernetes.io/metadata.name'];
+  if (Object.keys(namespaceLabels).length !== 1 || other === undefined || other === namespace ||
+    (peer.namespaceSelector.matchExpressions ?? []).length > 0) {
+    return "must select one other namespace by 'kubernetes.io/metadata.name' only";
+  }
+  if (Object.keys(peer.podSelector?.matchLabels ?? {}).length === 0) {
+    return `admits every pod of namespace ${other}: select the KEDA operator's pods by label`;
+  }
+  const polls = objects.some((o) => o?.kind === 'ScaledJob' && o.metadata?.namespace === namespace &&
+    ((o.spec?.triggers ?? []) as Manifest[]).some((t) => t.type === 'redis'));
+  return polls ? undefined : `admits pods of namespace ${other}, but no ScaledJob of namespace ${namespace} has a redis trigger`;
+}
 
 const defaultDenyIngress: Rule = {
   id: 'default-deny-ingress',

@@ -274,7 +274,7 @@ test('an unreachable Redis fails within 10 s with exit 1 and says what to do', a
   expect(result.ms).toBeLessThan(10_000);
   expect(result.stderr).toBe(
     `error: cannot connect to Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; is Redis running there? ` +
-      "For the cluster's Redis run: kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod); nothing pushed\n",
+      "For the cluster's Redis run: kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod, ard-keda for keda); nothing pushed\n",
   );
 });
 

@@ -2,8 +2,14 @@ import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { Manifest } from './manifests';
 
-/** The Prometheus Operator CRDs' schemas, written by scripts/import-monitoring.sh next to the import. */
-const CRD_SCHEMAS: Record<string, object> = require('../../imports/monitoring.coreos.com.schema.json');
+/**
+ * The imported CRDs' schemas, written next to each import: the Prometheus Operator's
+ * (scripts/import-monitoring.sh) and KEDA's (scripts/import-keda.sh).
+ */
+const CRD_SCHEMAS: Record<string, object> = {
+  ...require('../../imports/monitoring.coreos.com.schema.json'),
+  ...require('../../imports/keda.sh.schema.json'),
+};
 const crdValidators = new Map<string, ValidateFunction>();
 
 /**
