@@ -40,7 +40,7 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; stdout: str
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-const HINT = "is Redis running there? For the cluster's Redis run: kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod)";
+const HINT = "is Redis running there? For the cluster's Redis run: kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod, ard-keda for keda)";
 
 /** One command line per subcommand, each touching Redis. */
 const EVERY_SUBCOMMAND: readonly (readonly string[])[] = [
