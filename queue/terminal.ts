@@ -1,15 +1,23 @@
+/** Safe text for a terminal, and the few control sequences the tool itself writes. */
+
 /**
- * Safe text for a terminal: what the queue tool prints that came from outside (queue names,
- * counts read from Redis, a URL) must not be able to move the cursor or retitle the window.
+ * Text that came from outside (work items and scene IDs read from Redis, queue names, a URL) is
+ * printed through {@link printable}, so that it cannot move the cursor, clear the screen, retitle
+ * the window, rewrite a line or forge rows of a table: C0 and C1 control characters (U+009B is a
+ * one-character CSI on some terminals), DEL and the Unicode bidirectional and line/paragraph
+ * separators are shown as escapes (`\x1b`, `\u202e`), and a backslash as `\\` so that escapes
+ * cannot be forged either.
  */
-
-// C0 controls, DEL and C1 controls (U+0080–U+009F: U+009B is a one-character CSI on some terminals).
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\\]/g;
 
-/** `text` with every control character shown as a `\xNN` escape, e.g. ESC as `\x1b`. */
-export function escapeControl(text: string): string {
-  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+/** `text` with every control character escaped; plain text is returned unchanged. */
+export function printable(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    if (c === '\\') return '\\\\';
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 // JSON.stringify escapes C0 controls only; DEL, C1 and the JSON-but-not-JavaScript line separators are escaped too.

@@ -4,7 +4,7 @@
  * (queue/commands/watch.ts) only reads Redis, keeps time and writes.
  */
 import type { QueueStatus } from './status';
-import { escapeControl, jsonLine, STYLE } from './terminal';
+import { printable, jsonLine, STYLE } from './terminal';
 
 /** Seconds between refreshes unless `--interval` says otherwise. */
 export const DEFAULT_WATCH_INTERVAL_SECONDS = 2;
@@ -118,7 +118,7 @@ export function watchErrorLine(time: Date, message: string): string {
 
 /** The line the terminal display adds under the last frame while Redis cannot be read. */
 export function watchErrorText(message: string, since: Date, color: boolean): string {
-  const text = `Redis unreachable since ${since.toISOString().slice(11, 19)} UTC, retrying: ${escapeControl(message)}`;
+  const text = `Redis unreachable since ${since.toISOString().slice(11, 19)} UTC, retrying: ${printable(message)}`;
   return color ? `${STYLE.red}${text}${STYLE.reset}` : text;
 }
 
@@ -179,11 +179,11 @@ export function renderFrame(view: WatchView, options: FrameOptions): string[] {
   const paint = (style: string, text: string): string => (options.color ? `${style}${text}${STYLE.reset}` : text);
   const n = (value: number): string => value.toLocaleString('en-US');
   const time = view.time.slice(11, 19);
-  const lines = [`queue watch  ${escapeControl(options.source)}  every ${options.intervalSeconds} s  ${time} UTC  (Ctrl-C to quit)`];
+  const lines = [`queue watch  ${printable(options.source)}  every ${options.intervalSeconds} s  ${time} UTC  (Ctrl-C to quit)`];
   for (const q of view.queues) {
     lines.push('');
     lines.push(
-      `${escapeControl(q.queue)} (${escapeControl(q.workflow)})  ${progressBar(q.percent, options.barWidth ?? 30)} ${formatPercent(q.percent).padStart(6)}  ${n(q.done)} of ${n(q.enqueued)} done`,
+      `${printable(q.queue)} (${printable(q.workflow)})  ${progressBar(q.percent, options.barWidth ?? 30)} ${formatPercent(q.percent).padStart(6)}  ${n(q.done)} of ${n(q.enqueued)} done`,
     );
     const expired = `expired ${n(q.expired)}`;
     const dead = `dead-lettered ${n(q.deadLettered)}`;

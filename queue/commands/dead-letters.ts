@@ -1,4 +1,4 @@
-import { printable } from '../printable';
+import { printable } from '../terminal';
 import { redisEndpointOf, integerFlag, parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
 import { optionsHelp, pickOptions } from '../options';
 import type { CliContext, Subcommand } from '../context';

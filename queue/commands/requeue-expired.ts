@@ -1,4 +1,4 @@
-import { printable } from '../printable';
+import { printable } from '../terminal';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS } from '../../protocol/recovery';
 import { redisEndpointOf, integerFlag, parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
 import { optionsHelp, pickOptions } from '../options';

@@ -1,4 +1,4 @@
-import { printable } from '../printable';
+import { printable } from '../terminal';
 import type { CliContext, Subcommand } from '../context';
 import { redisEndpointOf, parseCommandArgs, resolveTarget, stringFlag, workflowHelp } from '../args';
 import { EXIT, UsageError } from '../errors';

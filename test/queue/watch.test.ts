@@ -1,6 +1,6 @@
 import { SENTINEL_2 } from '../../protocol/workflows';
 import { makeStatus } from '../../queue/status';
-import { escapeControl, jsonLine } from '../../queue/terminal';
+import { printable, jsonLine } from '../../queue/terminal';
 import { etaSeconds, formatDuration, formatPercent, formatRate, formatUtc, progressBar, RateWindow, renderFrame, watchErrorLine, watchErrorText, WatchState, watchJsonLine } from '../../queue/watch';
 
 const S2 = { workflow: SENTINEL_2, queue: 'jobS2' };
@@ -116,7 +116,7 @@ describe('WatchState and its output', () => {
     const line = watchJsonLine(view);
     expect(line).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/); // eslint-disable-line no-control-regex
     expect(JSON.parse(line).queues[0].queue).toBe('q\x1b]0;pwned\x07\x9b2J');
-    expect(escapeControl('a\nb\u0085c')).toBe('a\\x0ab\\x85c');
+    expect(printable('a\nb\u0085c')).toBe('a\\x0ab\\x85c');
     expect(jsonLine('\u2028')).toBe('"\\u2028"\n');
   });
 });
