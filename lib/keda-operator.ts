@@ -9,7 +9,7 @@
 import {
   DEFAULT_KEDA_ACL_USER, DEFAULT_KEDA_OPERATOR_NAMESPACE, DEFAULT_KEDA_OPERATOR_POD_LABELS, DEFAULT_KEDA_PASSWORD_SECRET,
 } from './defaults';
-import { PASSWORD_KEY, RedisAclUser, SecretKeyReference } from './redis-acl';
+import { aclUserName, PASSWORD_KEY, RedisAclUser, SecretKeyReference } from './redis-acl';
 import { ConfigError, dnsLabel } from './validation';
 
 /**
@@ -57,10 +57,7 @@ export interface ResolvedKedaOperator {
 
 /** Resolves the environment's `keda` settings; `field` names them in errors. */
 export function resolveKedaOperator(field: string, props: KedaOperatorProps = {}): ResolvedKedaOperator {
-  const aclUser = props.aclUser ?? DEFAULT_KEDA_ACL_USER;
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(aclUser) || aclUser === 'default') {
-    throw new ConfigError(`'${field}.aclUser' must be lower-case letters, digits, '-' and '_' and not "default", got ${JSON.stringify(aclUser)}`);
-  }
+  const aclUser = aclUserName(`${field}.aclUser`, props.aclUser ?? DEFAULT_KEDA_ACL_USER);
   const podLabels = props.podLabels ?? DEFAULT_KEDA_OPERATOR_POD_LABELS;
   if (Object.keys(podLabels).length === 0) {
     throw new ConfigError(`'${field}.podLabels' must select the KEDA operator's pods by at least one label, got {}`);

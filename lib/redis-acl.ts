@@ -109,13 +109,17 @@ export interface RedisAclUser {
 const USER_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const RULE_TOKEN = /^[^\s()]+$/;
 
+/** An ACL user name of ours: it names a password file too, and is never `default`. */
+export function aclUserName(field: string, name: string): string {
+  if (!USER_NAME.test(name) || name === 'default') {
+    throw new ConfigError(`'${field}' must be lower-case letters, digits, '-' and '_' and not "default", got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
 /** Validates a user's rules; they are written into the ACL file verbatim. */
 export function aclUser(field: string, user: RedisAclUser): RedisAclUser {
-  if (!USER_NAME.test(user.name) || user.name === 'default') {
-    throw new ConfigError(
-      `'${field}.name' must be lower-case letters, digits, '-' and '_' and not "default", got ${JSON.stringify(user.name)}`,
-    );
-  }
+  aclUserName(`${field}.name`, user.name);
   for (const rule of user.rules) {
     const tokens = rule.replace(/^\(|\)$/g, '').split(' ');
     for (const token of tokens) {

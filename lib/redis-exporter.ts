@@ -6,7 +6,7 @@ import * as k8s from '../imports/k8s';
 import { componentLabels, REDIS_CLIENT_LABEL } from './labels';
 import { ContainerResources, RESTRICTED_CONTAINER_SECURITY_CONTEXT, resourceRequirements, restrictedPodSecurityContext } from './pod-security';
 import { checkedKeys, exporterAclRules, QUEUE_METRICS_SCRIPT, renderQueueMetricsScript } from './queue-metrics';
-import type { RedisAclUser } from './redis-acl';
+import { aclUserName, type RedisAclUser } from './redis-acl';
 import { RedisQueueStore } from './redis-queue-store';
 import { ConfigError, dnsLabel, pinnedImage } from './validation';
 
@@ -57,10 +57,7 @@ export function exporterAclUser(props: Pick<RedisExporterProps, 'aclUser' | 'pas
 }
 
 function exporterUserName(name: string = DEFAULT_EXPORTER_ACL_USER): string {
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name) || name === 'default') {
-    throw new ConfigError(`'monitoring.exporter.aclUser' must be lower-case letters, digits, '-' and '_' and not "default", got ${JSON.stringify(name)}`);
-  }
-  return name;
+  return aclUserName('monitoring.exporter.aclUser', name);
 }
 
 export interface RedisExporterProps {
