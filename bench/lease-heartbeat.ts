@@ -18,7 +18,8 @@ import { existsSync, readFileSync, rmSync } from 'fs';
 import * as path from 'path';
 import Redis from 'ioredis';
 import { DEFAULT_MAX_ATTEMPTS } from '../protocol/recovery';
-import { heartbeatFromDist, RecoveryLoop, tempDir, waitFor } from '../test/support/lease-heartbeat';
+import { heartbeatFromDist, tempDir, waitFor } from '../test/support/lease-heartbeat';
+import { recoveryLoop } from '../test/support/recovery-loop';
 import { exited, startPythonWorker } from '../test/support/python-worker';
 import { RedisServer } from '../test/support/redis-server';
 import { leaseKey as leaseKeyOf, queueKeys } from '../protocol/queue-keys';
@@ -56,7 +57,7 @@ const starts = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').spl
 async function recoveryTime(redis: Redis, port: number, env: Record<string, string>): Promise<number> {
   await redis.flushall();
   await redis.rpush(Q, item(0));
-  const recovery = new RecoveryLoop(redis, Q, { graceSeconds: GRACE, maxAttempts: DEFAULT_MAX_ATTEMPTS, intervalMs: INTERVAL_MS }).start();
+  const recovery = recoveryLoop(`redis://127.0.0.1:${port}`, Q, { graceSeconds: GRACE, maxAttempts: DEFAULT_MAX_ATTEMPTS, periodMs: INTERVAL_MS });
   const worker = startPythonWorker({ port, env: { ...env, WORK_SECONDS: '600', BLOCK_TIMEOUT: '1' } });
   await waitFor('the lease', async () => ((await redis.exists(leaseKey(item(0)))) ? true : undefined));
   await new Promise((r) => setTimeout(r, 1000));
@@ -73,7 +74,7 @@ async function slowScenes(redis: Redis, port: number, env: Record<string, string
   await redis.flushall();
   await redis.rpush(Q, ...Array.from({ length: SCENES }, (_, n) => item(n)));
   const log = path.join(dir, `work-${Date.now()}.log`);
-  const recovery = new RecoveryLoop(redis, Q, { graceSeconds: GRACE, maxAttempts: DEFAULT_MAX_ATTEMPTS, intervalMs: INTERVAL_MS }).start();
+  const recovery = recoveryLoop(`redis://127.0.0.1:${port}`, Q, { graceSeconds: GRACE, maxAttempts: DEFAULT_MAX_ATTEMPTS, periodMs: INTERVAL_MS });
   const started = Date.now();
   const workers = Array.from({ length: SCENES }, () =>
     startPythonWorker({ port, env: { ...env, WORK_SECONDS: String(SLOW_SCENE_SECONDS), WORK_LOG: log, BLOCK_TIMEOUT: '1' } }));

@@ -12,7 +12,7 @@ import * as path from 'path';
 import Redis from 'ioredis';
 import { runCli as cli, spawnCli } from '../support/cli';
 import { RedisServer, useRedisServer } from '../support/redis-server';
-import { recoveryLoop } from '../recovery/support';
+import { recoveryLoop } from '../support/recovery-loop';
 import { s2Item as item, sceneId as scene, sceneIds } from '../support/scenes';
 
 const TMP = mkdtempSync(path.join(tmpdir(), 'ard-queue-hardening-'));

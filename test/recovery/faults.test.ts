@@ -6,7 +6,8 @@ import { queueKeys } from '../../protocol/queue-keys';
 import { listDeadLetters } from '../../queue/recovery';
 import { RedisServer } from '../support/redis-server';
 import { s2Items } from '../support/scenes';
-import { FakeJob, recoveryLoop, sleep, writeCommittedRedisConf } from './support';
+import { recoveryLoop } from '../support/recovery-loop';
+import { FakeJob, sleep, writeCommittedRedisConf } from './support';
 
 // Fault tests: real redis-server, real worker processes following the lease protocol
 // (test/support/lease-worker.cjs), the recovery script run every 0.5 s as the CronJob would

@@ -3,7 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import * as path from 'path';
 import Redis from 'ioredis';
 import { LEASE_HEARTBEAT_REDIS_COMMANDS } from '../../lib/lease-heartbeat';
-import { heartbeatFromDist, RecoveryLoop, stderrOf, tempDir, waitFor } from '../support/lease-heartbeat';
+import { heartbeatFromDist, stderrOf, tempDir, waitFor } from '../support/lease-heartbeat';
+import { RecoveryLoop, recoveryLoop } from '../support/recovery-loop';
 import { exited, PYTHON_WORKER_DIR, pythonWithRedis, startPythonWorker } from '../support/python-worker';
 import { RedisServer } from '../support/redis-server';
 import { leaseKey as leaseKeyOf, queueKeys } from '../../protocol/queue-keys';
@@ -40,6 +41,8 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await recovery?.stop();
+  // Recovery must have run without an error (Redis is up throughout these tests).
+  expect(recovery?.errors ?? []).toEqual([]);
   recovery = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
@@ -49,7 +52,7 @@ const leaseKey = (value: string) => leaseKeyOf(queueKeys(Q), value);
 const lines = (file: string, prefix: string) =>
   existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith(prefix)) : [];
 const startRecovery = (maxAttempts = 3) =>
-  (recovery = new RecoveryLoop(redis, Q, { graceSeconds: GRACE, maxAttempts, intervalMs: INTERVAL_MS }).start());
+  (recovery = recoveryLoop(server.url, Q, { graceSeconds: GRACE, maxAttempts, periodMs: INTERVAL_MS }));
 
 /** A worker whose PYTHONPATH is the dist/ ConfigMap's files, with the pod's two variables. */
 function heartbeatWorker(env: Record<string, string>) {

@@ -1,8 +1,6 @@
 import { ChildProcess, spawn } from 'child_process';
 import { writeFileSync } from 'fs';
 import * as path from 'path';
-import Redis from 'ioredis';
-import { RequeueExpiredResult, requeueExpired } from '../../queue/recovery';
 import { ROOT } from '../support/cli';
 import { committedObjects } from '../support/manifests';
 
@@ -114,41 +112,6 @@ export class FakeJob {
   async exits(): Promise<{ code: number | null; signal: NodeJS.Signals | null }[]> {
     return Promise.all(this.workers.map((w) => w.exited));
   }
-}
-
-/**
- * Runs requeue-expired every `periodMs` on its own connection, as the CronJob would every
- * minute, tolerating a Redis that is down for a while. Call `stop()` to end the loop.
- */
-export function recoveryLoop(
-  url: string,
-  queue: string,
-  options: { graceSeconds: number; maxAttempts?: number; periodMs: number },
-): { readonly runs: RequeueExpiredResult[]; readonly errors: string[]; stop(): Promise<void> } {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 100, lazyConnect: false });
-  redis.on('error', () => {});
-  const runs: RequeueExpiredResult[] = [];
-  const errors: string[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      try {
-        runs.push(await requeueExpired(redis, queue, options));
-      } catch (err) {
-        errors.push((err as Error).message);
-      }
-      await sleep(options.periodMs);
-    }
-  })();
-  return {
-    runs,
-    errors,
-    async stop() {
-      running = false;
-      await loop;
-      redis.disconnect();
-    },
-  };
 }
 
 /**

@@ -2,9 +2,7 @@ import { ChildProcess } from 'child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import Redis from 'ioredis';
 import { LEASE_HEARTBEAT_CONFIG_MAP } from '../../lib/lease-heartbeat';
-import { RequeueExpiredResult, requeueExpired } from '../../queue/recovery';
 import { committedObject } from './manifests';
 
 /**
@@ -33,50 +31,6 @@ export function stderrOf(child: ChildProcess): { text: () => string } {
   child.stderr?.on('data', (chunk: string) => (text += chunk));
   child.stdout?.resume();
   return { text: () => text };
-}
-
-/**
- * The recovery CronJob, sped up: `requeue-expired.lua` (through the queue tool's own function,
- * i.e. the same script) every `intervalMs`, runs never overlapping.
- */
-export class RecoveryLoop {
-  readonly results: RequeueExpiredResult[] = [];
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
-
-  constructor(
-    private readonly redis: Redis,
-    private readonly queue: string,
-    readonly options: { graceSeconds: number; maxAttempts: number; intervalMs: number },
-  ) {}
-
-  start(): this {
-    const tick = () => {
-      this.running = requeueExpired(this.redis, this.queue, this.options).then(
-        (result) => {
-          this.results.push(result);
-          if (!this.stopped) this.timer = setTimeout(tick, this.options.intervalMs);
-        },
-        (error) => {
-          if (!this.stopped) throw error;
-        },
-      );
-    };
-    tick();
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-
-  /** Items taken back from dead (or slow) workers so far. */
-  get takeBacks(): number {
-    return this.results.reduce((n, r) => n + r.requeued + r.deadLettered, 0);
-  }
 }
 
 /** Polls `check` every `everyMs` until it returns a value other than undefined, or throws after `timeoutMs`. */
