@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'fs';
 import * as path from 'path';
 
-/** What scripts/copy-assets.cjs records in build/sources.json: the sources of this build. */
+/** What scripts/build.cjs records in build/sources.json: the sources of this build. */
 export interface BuildSources {
   /** Every source file the build was made from (compiled TypeScript and copied Lua), relative to the repository. */
   readonly files: readonly string[];
