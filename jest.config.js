@@ -7,4 +7,7 @@ module.exports = {
   // Type-checking is `tsc --noEmit` in `npm test`; with isolatedModules (tsconfig) ts-jest only
   // transpiles, which is fast.
   transform: { '^.+\\.ts$': 'ts-jest' },
+  // Most integration tests wait on real processes (leases, polls, restarts) rather than
+  // compute, so more workers than cores (jest's default on 2 cores is 1) shortens the run.
+  maxWorkers: 4,
 };
