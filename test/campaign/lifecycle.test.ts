@@ -17,6 +17,7 @@ import { ContainerSpec, Output, runContainer } from '../support/pod';
 import { exited, startPythonWorker } from '../support/python-worker';
 import { QUEUE_CLI as CLI } from '../support/cli';
 import { CommittedRedis, LocalPod, startCommittedRedis } from '../support/committed-redis';
+import { sleep } from '../support/wait';
 
 const TMP = mkdtempSync(path.join(tmpdir(), 'ard-campaign-'));
 const ADMIN_PASSWORD = 'campaign-admin-password-0123';
@@ -31,7 +32,6 @@ const adminUrl = (server: CommittedRedis) => `redis://admin:${ADMIN_PASSWORD}@12
 const committedJob = onlyOfKind(committedObjects('prod', 'workers'), 'Job');
 const GATE: ContainerSpec = committedJob.spec.template.spec.initContainers[0];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Distinct valid Sentinel-2 scene IDs. */
 function scenes(n: number): string[] {

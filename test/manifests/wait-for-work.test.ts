@@ -8,6 +8,7 @@ import { onlyOfKind, synthChart } from '../support/manifests';
 import { Output, runContainer } from '../support/pod';
 import { exited } from '../support/python-worker';
 import { RedisServer } from '../support/redis-server';
+import { sleep } from '../support/wait';
 
 // The gate's shell command as synthesized, run with sh and redis-cli against a real
 // redis-server: only REDIS_HOST and REDIS_PORT are pointed at the test server.
@@ -23,7 +24,6 @@ function gateOf(waitForWorkSeconds: number) {
 }
 
 const POLL_MS = WAIT_FOR_WORK_POLL_SECONDS * 1000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Whether the process is still running after `ms`. */
 async function stillRunningAfter(child: ChildProcess, ms: number): Promise<boolean> {
   return Promise.race([exited(child).then(() => false), sleep(ms).then(() => true)]);

@@ -9,18 +9,14 @@ import Redis from 'ioredis';
 import { sceneDigest } from '../../queue/digest';
 import { leaseKey, queueKeys } from '../../protocol/queue-keys';
 import { sceneOfItem as sceneOf } from '../../queue/items';
-import { ROOT, runCli as cli, runProcess, spawnCli } from '../support/cli';
+import { ROOT, runCli as cli, runProcess, sceneFile, spawnCli } from '../support/cli';
+import { until } from '../support/wait';
 import { freePort, RedisServer, useRedisServer } from '../support/redis-server';
 import { s2Item as item, sceneId as scene } from '../support/scenes';
 
 const WORKER = path.join(ROOT, 'test/support/lease-worker.cjs');
 const TMP = mkdtempSync(path.join(tmpdir(), 'ard-queue-test-'));
 
-function sceneFile(name: string, lines: string[]): string {
-  const file = path.join(TMP, name);
-  writeFileSync(file, lines.join('\n') + '\n');
-  return file;
-}
 
 
 /** The digests in the dedupe record `jobS2:enqueued` (a string of 16-byte digests), as hex, in order. */
@@ -32,14 +28,6 @@ async function recorded(redis: Redis, key = 'jobS2:enqueued'): Promise<string[]>
 
 const digestHex = (s: string): string => sceneDigest(s).toString('hex');
 
-/** Waits until `check` holds, polling every 2 ms, for at most `ms`. */
-async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 /**
  * The enqueue lock's TTL for runs that a test kills: the re-run need not wait 30 s, and the

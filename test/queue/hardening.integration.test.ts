@@ -4,41 +4,21 @@
  * caches flushed mid-run, records Redis refuses to grow, control characters in items, signals
  * and closed pipes. Each runs the compiled tool against a real redis-server.
  */
-import { ChildProcess } from 'child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
-import { runCli as cli, spawnCli } from '../support/cli';
+import { exitOf, runCli as cli, sceneFile, spawnCli } from '../support/cli';
+import { until } from '../support/wait';
 import { RedisServer, useRedisServer } from '../support/redis-server';
 import { recoveryLoop } from '../support/recovery-loop';
 import { s2Item as item, sceneId as scene, sceneIds } from '../support/scenes';
 
 const TMP = mkdtempSync(path.join(tmpdir(), 'ard-queue-hardening-'));
 
-function sceneFile(name: string, lines: readonly string[]): string {
-  const file = path.join(TMP, name);
-  writeFileSync(file, lines.join('\n') + '\n');
-  return file;
-}
 
-/** Waits until `check` holds, polling every 5 ms, for at most `ms`. */
-async function until(check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
-function exitOf(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => (stdout += d));
-  child.stderr?.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 const HINT = "is Redis running there? For the cluster's Redis run: kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod, ard-keda for keda)";
 

@@ -7,7 +7,8 @@ import { listDeadLetters } from '../../queue/recovery';
 import { RedisServer } from '../support/redis-server';
 import { s2Items } from '../support/scenes';
 import { recoveryLoop } from '../support/recovery-loop';
-import { FakeJob, sleep, writeCommittedRedisConf } from './support';
+import { FakeJob, writeCommittedRedisConf } from './support';
+import { sleep } from '../support/wait';
 
 // Fault tests: real redis-server, real worker processes following the lease protocol
 // (test/support/lease-worker.cjs), the recovery script run every 0.5 s as the CronJob would

@@ -9,7 +9,8 @@ import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, requeueExpiredArguments } 
 import { listDeadLetters, requeueExpired, retryDeadLetters, selectDeadLetters } from '../../queue/recovery';
 import { RedisServer, useRedisServer } from '../support/redis-server';
 import { s2Items } from '../support/scenes';
-import { sleep, writeCommittedConfigMapFile } from './support';
+import { writeCommittedConfigMapFile } from './support';
+import { sleep } from '../support/wait';
 
 const Q = 'jobS2';
 const K = queueKeys(Q);

@@ -3,10 +3,9 @@ import { writeFileSync } from 'fs';
 import * as path from 'path';
 import { ROOT } from '../support/cli';
 import { committedObjects } from '../support/manifests';
+import { sleep } from '../support/wait';
 
 const WORKER = path.join(ROOT, 'test', 'support', 'lease-worker.cjs');
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One lease-worker.cjs process and what it printed. */
 export interface WorkerProcess {

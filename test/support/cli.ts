@@ -1,4 +1,6 @@
 import { ChildProcess, spawn, SpawnOptions } from 'child_process';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import * as path from 'path';
 
 /** The repository root. */
@@ -47,4 +49,23 @@ export function runProcess(command: string, args: readonly string[], options: Cl
     child.stdin!.on('error', () => undefined);
     child.stdin!.end(options.input ?? '');
   });
+}
+
+/** Collects the output of a child started with piped stdout and stderr; resolves when it has closed. */
+export function exitOf(child: ChildProcess): Promise<Omit<CliRun, 'ms'>> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+let inputDir: string | undefined;
+
+/** Writes `lines` (one scene ID or other input line each) as the file `name` in this test file's temporary folder. */
+export function sceneFile(name: string, lines: readonly string[]): string {
+  inputDir ??= mkdtempSync(path.join(tmpdir(), 'ard-queue-input-'));
+  const file = path.join(inputDir, name);
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
 }

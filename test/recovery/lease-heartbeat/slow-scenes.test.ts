@@ -1,6 +1,6 @@
 import * as path from 'path';
-import { waitFor } from '../../support/lease-heartbeat';
-import { exited,startPythonWorker } from '../../support/python-worker';
+import { waitFor } from '../../support/wait';
+import { exited, startPythonWorker } from '../../support/python-worker';
 import { dir, heartbeatWorker, item, leaseKey, lines, Q, recovery, redis, server, startRecovery, TTL, useHeartbeatFixture } from './fixture';
 
 useHeartbeatFixture();
