@@ -12,11 +12,13 @@ import * as path from 'path';
 import { promisify } from 'util';
 import Redis from 'ioredis';
 import { PROD } from '../../lib/environments';
+import { WAIT_FOR_WORK_CONTAINER } from '../../lib/wait-for-work';
 import { committedObjects, onlyOfKind, synthEnvironment } from '../support/manifests';
-import { ContainerSpec, Output, runContainer } from '../support/pod';
 import { exited, startPythonWorker } from '../support/python-worker';
 import { QUEUE_CLI as CLI } from '../support/cli';
-import { CommittedRedis, LocalPod, startCommittedRedis } from '../support/committed-redis';
+import { CommittedRedis, startCommittedRedis } from '../support/committed-redis';
+import { LocalPod, Output } from '../support/pod';
+import { sceneIds } from '../support/scenes';
 import { sleep } from '../support/wait';
 
 const TMP = mkdtempSync(path.join(tmpdir(), 'ard-campaign-'));
@@ -28,15 +30,12 @@ const SECRETS = {
 };
 const adminUrl = (server: CommittedRedis) => `redis://admin:${ADMIN_PASSWORD}@127.0.0.1:${server.port}`;
 
-/** The gate of the committed prod worker Job: what `kubectl apply -f dist/prod/workers/` runs. */
-const committedJob = onlyOfKind(committedObjects('prod', 'workers'), 'Job');
-const GATE: ContainerSpec = committedJob.spec.template.spec.initContainers[0];
+/** The committed prod worker Job's pod, whose gate runs here: what `kubectl apply -f dist/prod/workers/` runs. */
+const workerObjects = committedObjects('prod', 'workers');
+const workerPod = new LocalPod(workerObjects, onlyOfKind(workerObjects, 'Job'));
+afterAll(() => workerPod.remove());
 
 
-/** Distinct valid Sentinel-2 scene IDs. */
-function scenes(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => `S2A_MSIL2A_20190812T0000${String(i % 60).padStart(2, '0')}_N0213_R${String(Math.floor(i / 60) + 1).padStart(3, '0')}_T56LRR_20190813T014708`);
-}
 
 async function enqueue(server: CommittedRedis, ids: string[]): Promise<void> {
   const file = path.join(TMP, 'campaign.txt');
@@ -65,7 +64,7 @@ class Job {
 
   private async slot(exits: number[]): Promise<void> {
     while (!this.succeeded && !this.stopped && exits.length < 5) {
-      const gate = runContainer(GATE, { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(this.port) });
+      const gate = workerPod.spawn(WAIT_FOR_WORK_CONTAINER, { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(this.port) });
       this.gates.push(new Output(gate));
       const gateExit = await this.run(gate);
       if (gateExit !== 0) {
@@ -142,7 +141,7 @@ test('workers applied before the enqueue wait at the gate, then do every scene a
   expect(job.gates).toHaveLength(3);
   expect(job.exits).toEqual([[], [], []]);
 
-  const ids = scenes(24);
+  const ids = sceneIds(24);
   await enqueue(server, ids);
   await job.done;
 
@@ -179,7 +178,7 @@ test('a Redis restart mid-campaign costs at most one failed worker process per w
 
   try {
     job = new Job(3, running.port, { WORK_LOG: log, BLOCK_TIMEOUT: '1', WORK_SECONDS: '0.3', LEASE_SECS: '3' });
-    const ids = scenes(45);
+    const ids = sceneIds(45);
     await enqueue(running, ids);
 
     // Mid-campaign: a third of the scenes done, then Redis is killed and comes back.

@@ -5,7 +5,7 @@ import { WAIT_FOR_WORK_CONTAINER, WAIT_FOR_WORK_POLL_SECONDS } from '../../lib/w
 import { WorkQueueJob } from '../../lib/work-queue-job';
 import { SENTINEL_2 } from '../../protocol/workflows';
 import { onlyOfKind, synthChart } from '../support/manifests';
-import { Output, runContainer } from '../support/pod';
+import { LocalPod, Output } from '../support/pod';
 import { exited } from '../support/python-worker';
 import { RedisServer } from '../support/redis-server';
 import { sleep } from '../support/wait';
@@ -13,14 +13,17 @@ import { sleep } from '../support/wait';
 // The gate's shell command as synthesized, run with sh and redis-cli against a real
 // redis-server: only REDIS_HOST and REDIS_PORT are pointed at the test server.
 
-function gateOf(waitForWorkSeconds: number) {
+/** The worker pod of a Job synthesized with `waitForWorkSeconds`, whose gate a test runs. */
+function workerPodOf(waitForWorkSeconds: number): LocalPod {
   const objects = synthChart((chart) => {
     const redis = new RedisQueueStore(chart, 'redis');
     new WorkQueueJob(chart, 'worker', { workflow: SENTINEL_2, redis, waitForWorkSeconds });
   });
-  const pod = onlyOfKind(objects, 'Job').spec.template.spec;
-  expect(pod.initContainers.map((c: { name: string }) => c.name)).toEqual([WAIT_FOR_WORK_CONTAINER]);
-  return pod.initContainers[0];
+  const job = onlyOfKind(objects, 'Job');
+  expect(job.spec.template.spec.initContainers.map((c: { name: string }) => c.name)).toEqual([WAIT_FOR_WORK_CONTAINER]);
+  const pod = new LocalPod(objects, job);
+  pods.push(pod);
+  return pod;
 }
 
 const POLL_MS = WAIT_FOR_WORK_POLL_SECONDS * 1000;
@@ -32,6 +35,7 @@ async function stillRunningAfter(child: ChildProcess, ms: number): Promise<boole
 let server: RedisServer;
 let redis: Redis;
 const gates: ChildProcess[] = [];
+const pods: LocalPod[] = [];
 
 beforeAll(async () => {
   server = await RedisServer.start();
@@ -43,6 +47,7 @@ afterEach(async () => {
     await exited(gate);
   }
   await redis.del('jobS2', 'jobS2:processing');
+  for (const pod of pods.splice(0)) pod.remove();
 });
 afterAll(async () => {
   redis.disconnect();
@@ -50,7 +55,7 @@ afterAll(async () => {
 });
 
 function startGate(waitForWorkSeconds: number, port = server.port): { gate: ChildProcess; output: Output } {
-  const gate = runContainer(gateOf(waitForWorkSeconds), { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) });
+  const gate = workerPodOf(waitForWorkSeconds).spawn(WAIT_FOR_WORK_CONTAINER, { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) });
   gates.push(gate);
   return { gate, output: new Output(gate) };
 }

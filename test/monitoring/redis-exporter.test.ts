@@ -4,7 +4,8 @@ import * as path from 'path';
 import Redis from 'ioredis';
 import { EXPORTER_ACL_COMMANDS, exporterAclRules } from '../../lib/queue-metrics';
 import { freePort } from '../support/redis-server';
-import { CommittedRedis, LocalPod, startCommittedRedis } from '../support/committed-redis';
+import { CommittedRedis, startCommittedRedis } from '../support/committed-redis';
+import { LocalPod } from '../support/pod';
 import { committedObject, ExporterProcess, parseMetrics, scrape, startExporter } from './support';
 
 // The exporter as dist/prod runs it: Debian's build of the same oliver006/redis_exporter, with

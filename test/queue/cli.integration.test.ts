@@ -45,16 +45,12 @@ async function dumpAll(redis: Redis): Promise<Record<string, unknown>> {
   return out;
 }
 
-const fixture = useRedisServer();
+const fixture = useRedisServer({ flushBeforeEach: true });
 let server: RedisServer;
 let redis: Redis;
 
 beforeAll(() => {
   ({ server, redis } = fixture);
-});
-
-beforeEach(async () => {
-  await redis.flushall();
 });
 
 test('enqueue, drain with a lease-protocol worker until empty, then a re-run adds nothing', async () => {

@@ -31,16 +31,12 @@ const EVERY_SUBCOMMAND: readonly (readonly string[])[] = [
   ['retry-dead-letters', '--all'],
 ];
 
-const fixture = useRedisServer();
+const fixture = useRedisServer({ flushBeforeEach: true });
 let server: RedisServer;
 let redis: Redis;
 
 beforeAll(() => {
   ({ server, redis } = fixture);
-});
-
-beforeEach(async () => {
-  await redis.flushall();
 });
 
 describe('no hang: a server that accepts connections and never answers', () => {

@@ -12,11 +12,7 @@ import { exited, startPythonWorker } from '../support/python-worker';
 import { useRedisServer } from '../support/redis-server';
 import { s2Item, sceneIds } from '../support/scenes';
 
-const fixture = useRedisServer();
-
-beforeEach(async () => {
-  await fixture.redis.flushall();
-});
+const fixture = useRedisServer({ flushBeforeEach: true });
 
 interface WatchedQueue {
   queue: string;

@@ -5,7 +5,8 @@ import * as path from 'path';
 import Redis from 'ioredis';
 import { queueKeys } from '../../protocol/queue-keys';
 import { runCli } from '../support/cli';
-import { CommittedRedis, LocalPod, startCommittedRedis } from '../support/committed-redis';
+import { CommittedRedis, startCommittedRedis } from '../support/committed-redis';
+import { LocalPod } from '../support/pod';
 import { sceneIds } from '../support/scenes';
 
 // A Redis restart as the cluster does it, with the Redis container of dist/prod run as written

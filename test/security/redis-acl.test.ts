@@ -7,7 +7,8 @@ import Redis from 'ioredis';
 import { queueKeys } from '../../protocol/queue-keys';
 import { heartbeatFromDist, stderrOf, tempDir } from '../support/lease-heartbeat';
 import { exited, startPythonWorker } from '../support/python-worker';
-import { CommittedRedis, LocalPod, startCommittedRedis } from '../support/committed-redis';
+import { CommittedRedis, startCommittedRedis } from '../support/committed-redis';
+import { LocalPod } from '../support/pod';
 import { type Manifest, onlyOfKind } from '../support/manifests';
 import { spawnCli } from '../support/cli';
 

@@ -126,14 +126,16 @@ export interface RedisFixture {
 /**
  * Starts a redis-server (and a client) in `beforeAll` and stops both in `afterAll` of the
  * calling test file or describe block. Read `fixture.server` / `fixture.redis` inside tests.
+ * With `flushBeforeEach`, every test starts on an empty server (FLUSHALL in `beforeEach`).
  */
-export function useRedisServer(options: Parameters<typeof RedisServer.start>[0] = {}): RedisFixture {
+export function useRedisServer(options: Parameters<typeof RedisServer.start>[0] & { flushBeforeEach?: boolean } = {}): RedisFixture {
   let server: RedisServer | undefined;
   let redis: Redis | undefined;
   beforeAll(async () => {
     server = await RedisServer.start(options);
     redis = new Redis(server.url);
   }, 20_000);
+  if (options.flushBeforeEach) beforeEach(async () => void (await redis!.flushall()));
   afterAll(async () => {
     redis?.disconnect();
     await server?.stop();
