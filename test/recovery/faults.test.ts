@@ -21,15 +21,19 @@ const K = queueKeys(Q);
 let server: RedisServer;
 let redis: Redis;
 let job: FakeJob | undefined;
+/** Workers of a test that are meant to die, run before `job`. */
+let doomed: FakeJob | undefined;
 let recovery: ReturnType<typeof recoveryLoop> | undefined;
 
 afterEach(async () => {
   await recovery?.stop();
   await job?.stop();
+  await doomed?.stop();
   redis?.disconnect();
   await server?.stop();
   recovery = undefined;
   job = undefined;
+  doomed = undefined;
 });
 
 async function startServer(options: Parameters<typeof RedisServer.start>[0] = {}): Promise<void> {
@@ -59,23 +63,23 @@ test('workers killed mid-item: every item completed exactly once, none lost, sur
   const items = s2Items(200);
   await redis.rpush(K.pending, ...items);
   recovery = recoveryLoop(server.url, Q, { graceSeconds: 1, periodMs: 500 });
-  // Six workers; three are SIGKILLed while holding their 5th, 20th and 40th item. No restarts:
-  // the three survivors must finish everything, including the dead workers' items.
-  job = new FakeJob([
-    workerEnv({ DIE_AFTER: '5' }), workerEnv({ DIE_AFTER: '20' }), workerEnv({ DIE_AFTER: '40' }),
-    workerEnv(), workerEnv(), workerEnv(),
-  ]);
+  // Three workers are SIGKILLed while holding their 5th, 20th and 40th item. They run alone
+  // until they die, so each surely gets that many items however slowly it starts; then three
+  // survivors (no restarts) must finish everything, including the dead workers' items.
+  doomed = new FakeJob([workerEnv({ DIE_AFTER: '5' }), workerEnv({ DIE_AFTER: '20' }), workerEnv({ DIE_AFTER: '40' })]);
+  await doomed.completed(40_000);
+  job = new FakeJob([workerEnv(), workerEnv(), workerEnv()]);
   await job.completed(40_000);
 
-  const exits = await job.exits();
-  expect(exits.filter((e) => e.signal === 'SIGKILL')).toHaveLength(3);
-  expect(exits.filter((e) => e.code === 0)).toHaveLength(3);
-  const done = job.done;
+  expect((await doomed.exits()).map((e) => e.signal)).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL']);
+  expect((await job.exits()).map((e) => e.code)).toEqual([0, 0, 0]);
+  const done = [...doomed.done, ...job.done];
   expect(new Set(done)).toEqual(new Set(items)); // none lost
   expect([...multiplicity(done).values()].every((n) => n === 1)).toBe(true); // work < lease: no duplicates
   await expectQueueEmpty();
   // Exactly the three items held by the killed workers were taken back, once each.
-  const killedItems = job.workers.filter((w) => w.done.length < w.taken.length).map((w) => w.taken[w.taken.length - 1]);
+  const killedItems = doomed.workers.map((w) => w.taken[w.taken.length - 1]);
+  expect(doomed.workers.map((w) => w.taken.length)).toEqual([5, 20, 40]);
   expect(await redis.hgetall(K.attempts)).toEqual(Object.fromEntries(killedItems.map((item) => [item, '1'])));
   expect(await redis.llen(K.deadLetter)).toBe(0);
 }, 60_000);

@@ -2,6 +2,7 @@ import { ChildProcess, spawn, SpawnOptions } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import { sceneIds } from './scenes';
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -61,11 +62,22 @@ export function exitOf(child: ChildProcess): Promise<Omit<CliRun, 'ms'>> {
 }
 
 let inputDir: string | undefined;
+const scenesFiles = new Map<number, string>();
 
 /** Writes `lines` (one scene ID or other input line each) as the file `name` in this test file's temporary folder. */
 export function sceneFile(name: string, lines: readonly string[]): string {
   inputDir ??= mkdtempSync(path.join(tmpdir(), 'ard-queue-input-'));
   const file = path.join(inputDir, name);
   writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+/** A file of the first `count` scene IDs (sceneIds), written once per test file and shared by its tests. */
+export function scenesFile(count: number): string {
+  let file = scenesFiles.get(count);
+  if (file === undefined) {
+    file = sceneFile(`scenes-${count}.txt`, sceneIds(count));
+    scenesFiles.set(count, file);
+  }
   return file;
 }
