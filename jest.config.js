@@ -10,4 +10,7 @@ module.exports = {
   // Most integration tests wait on real processes (leases, polls, restarts) rather than
   // compute, so more workers than cores (jest's default on 2 cores is 1) shortens the run.
   maxWorkers: 4,
+  // Tests bound their own waits; jest's 5 s default would fail a test that spawns a dozen CLI
+  // runs on a loaded machine, and a timed-out test keeps running into the next one.
+  testTimeout: 30_000,
 };
