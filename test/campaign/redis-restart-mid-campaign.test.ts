@@ -1,0 +1,62 @@
+import { execFile } from 'child_process';
+import { mkdirSync, writeFileSync } from 'fs';
+import * as path from 'path';
+import { promisify } from 'util';
+import { PROD } from '../../lib/environments';
+import { onlyOfKind, synthEnvironment } from '../support/manifests';
+import { sceneIds } from '../support/scenes';
+import { sleep } from '../support/wait';
+import { ADMIN_PASSWORD, doneScenes, enqueue, expectCampaignDone, Job, startQueueStage, started, TMP, useCampaignFixture } from './fixture';
+
+useCampaignFixture();
+
+test('a Redis restart mid-campaign costs at most one failed worker process per worker, never the campaign', async () => {
+  const running = await startQueueStage();
+  const log = path.join(TMP, 'restart.log');
+  writeFileSync(log, '');
+
+  // Recovery as the queue stage's CronJob runs it (grace shortened for the test), every second:
+  // a worker that died holding an item leaves it in processing until recovery gives it back.
+  const { byStage } = synthEnvironment({ ...PROD, recovery: { graceSeconds: 1 } });
+  const cronJob = onlyOfKind(byStage.queue, 'CronJob');
+  const scripts = path.join(TMP, 'scripts');
+  const scriptMap = onlyOfKind(byStage.queue, 'ConfigMap', 'queue-recovery-script');
+  mkdirSync(scripts, { recursive: true });
+  for (const [file, content] of Object.entries(scriptMap.data as Record<string, string>)) writeFileSync(path.join(scripts, file), content);
+  const recoveryCommand: string[] = cronJob.spec.jobTemplate.spec.template.spec.containers[0].command
+    .map((arg: string) => arg.replace(/^\/scripts\//, scripts + '/'));
+  const hostIndex = recoveryCommand.indexOf('-h');
+  recoveryCommand.splice(hostIndex, 4, '-h', '127.0.0.1', '-p', String(running.port));
+  let recovering = true;
+  const recovery = (async () => {
+    while (recovering) {
+      // The admin password, as the CronJob's secretKeyRef gives it; Redis may be down meanwhile.
+      await promisify(execFile)(recoveryCommand[0], recoveryCommand.slice(1), { env: { ...process.env, REDISCLI_AUTH: ADMIN_PASSWORD } })
+        .catch(() => undefined);
+      await sleep(1000);
+    }
+  })();
+
+  try {
+    const job = (started.job = new Job(3, running.port, { WORK_LOG: log, BLOCK_TIMEOUT: '1', WORK_SECONDS: '0.3', LEASE_SECS: '3' }));
+    const ids = sceneIds(45);
+    await enqueue(running, ids);
+
+    // Mid-campaign: a third of the scenes done, then Redis is killed and comes back.
+    for (let i = 0; i < 600 && doneScenes(log).size < 15; i++) await sleep(100);
+    expect(doneScenes(log).size).toBeGreaterThanOrEqual(15);
+    await running.kill();
+    await sleep(1500);
+    await running.restart();
+    await job.done;
+
+    const failures = job.exits.map((exits) => exits.filter((code) => code !== 0).length);
+    for (const count of failures) expect(count).toBeLessThanOrEqual(1);
+    expect(failures.reduce((a, b) => a + b, 0)).toBeGreaterThan(0); // the restart did hit the workers
+    for (const exits of job.exits) expect(exits[exits.length - 1]).toBe(0);
+    await expectCampaignDone(running, log, ids);
+  } finally {
+    recovering = false;
+    await recovery;
+  }
+}, 180_000);
