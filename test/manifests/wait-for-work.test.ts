@@ -21,9 +21,7 @@ function workerPodOf(waitForWorkSeconds: number): LocalPod {
   });
   const job = onlyOfKind(objects, 'Job');
   expect(job.spec.template.spec.initContainers.map((c: { name: string }) => c.name)).toEqual([WAIT_FOR_WORK_CONTAINER]);
-  const pod = new LocalPod(objects, job);
-  pods.push(pod);
-  return pod;
+  return new LocalPod(objects, job);
 }
 
 const POLL_MS = WAIT_FOR_WORK_POLL_SECONDS * 1000;
@@ -32,35 +30,44 @@ async function stillRunningAfter(child: ChildProcess, ms: number): Promise<boole
   return Promise.race([exited(child).then(() => false), sleep(ms).then(() => true)]);
 }
 
-let server: RedisServer;
-let redis: Redis;
-const gates: ChildProcess[] = [];
-const pods: LocalPod[] = [];
-
-beforeAll(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-});
-afterEach(async () => {
-  for (const gate of gates.splice(0)) {
-    gate.kill('SIGKILL');
-    await exited(gate);
-  }
-  await redis.del('jobS2', 'jobS2:processing');
-  for (const pod of pods.splice(0)) pod.remove();
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
-
-function startGate(waitForWorkSeconds: number, port = server.port): { gate: ChildProcess; output: Output } {
-  const gate = workerPodOf(waitForWorkSeconds).spawn(WAIT_FOR_WORK_CONTAINER, { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) });
-  gates.push(gate);
-  return { gate, output: new Output(gate) };
+/** What a test gets: its own redis-server (tests run concurrently), a client, and the gates it starts. */
+interface GateTest {
+  readonly server: RedisServer;
+  readonly redis: Redis;
+  startGate(waitForWorkSeconds: number, port?: number): { gate: ChildProcess; output: Output };
 }
 
-test('waits while the queue is empty, and passes within seconds of an RPUSH', async () => {
+/**
+ * Runs `body` against a fresh redis-server, then kills the gates it started and stops the
+ * server, whatever the outcome: the tests of this file wait on real time (poll interval,
+ * bounds), so they run concurrently, each on its own server.
+ */
+async function withGates(body: (t: GateTest) => Promise<void>): Promise<void> {
+  const server = await RedisServer.start();
+  const redis = new Redis(server.url);
+  const gates: ChildProcess[] = [];
+  const pods: LocalPod[] = [];
+  const startGate = (waitForWorkSeconds: number, port = server.port) => {
+    const pod = workerPodOf(waitForWorkSeconds);
+    pods.push(pod);
+    const gate = pod.spawn(WAIT_FOR_WORK_CONTAINER, { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) });
+    gates.push(gate);
+    return { gate, output: new Output(gate) };
+  };
+  try {
+    await body({ server, redis, startGate });
+  } finally {
+    for (const gate of gates) {
+      gate.kill('SIGKILL');
+      await exited(gate);
+    }
+    for (const pod of pods) pod.remove();
+    redis.disconnect();
+    await server.stop();
+  }
+}
+
+test.concurrent('waits while the queue is empty, and passes within seconds of an RPUSH', () => withGates(async ({ redis, startGate }) => {
   const { gate, output } = startGate(1800);
   await output.waitFor('jobS2 and jobS2:processing are empty: waiting up to 1800s for work');
   expect(await stillRunningAfter(gate, POLL_MS + 2000)).toBe(true);
@@ -71,16 +78,16 @@ test('waits while the queue is empty, and passes within seconds of an RPUSH', as
   // One poll interval, plus a wide margin for a loaded machine.
   expect(Date.now() - pushed).toBeLessThan(POLL_MS + 10_000);
   expect(output.text).toContain('wait-for-work: 1 pending, 0 processing in jobS2: starting the worker');
-}, 60_000);
+}), 60_000);
 
-test('passes when items are only in processing (recovery may give them back)', async () => {
+test.concurrent('passes when items are only in processing (recovery may give them back)', () => withGates(async ({ redis, startGate }) => {
   await redis.rpush('jobS2:processing', 'x');
   const { gate, output } = startGate(1800);
   expect(await exited(gate)).toBe(0);
   expect(output.text).toContain('0 pending, 1 processing in jobS2: starting the worker');
-}, 30_000);
+}), 30_000);
 
-test('gives up after its bound on an empty queue and lets the worker run', async () => {
+test.concurrent('gives up after its bound on an empty queue and lets the worker run', () => withGates(async ({ startGate }) => {
   const started = Date.now();
   const { gate, output } = startGate(2);
   expect(await exited(gate)).toBe(0);
@@ -88,9 +95,9 @@ test('gives up after its bound on an empty queue and lets the worker run', async
   expect(elapsed).toBeGreaterThanOrEqual(2000);
   expect(elapsed).toBeLessThan(2000 + POLL_MS + 10_000);
   expect(output.text).toContain('wait-for-work: jobS2 still empty after 2s: starting the worker, which exits 0 on an empty queue');
-}, 60_000);
+}), 60_000);
 
-test('never lets the worker run against a Redis that does not answer, even past its bound', async () => {
+test.concurrent('never lets the worker run against a Redis that does not answer, even past its bound', () => withGates(async ({ startGate }) => {
   const down = await RedisServer.start();
   try {
     await down.kill();
@@ -105,4 +112,4 @@ test('never lets the worker run against a Redis that does not answer, even past 
   } finally {
     await down.stop();
   }
-}, 60_000);
+}), 60_000);
