@@ -14,7 +14,7 @@ const isSource = (name: string): boolean => (name.endsWith('.ts') && !name.endsW
 
 /**
  * When running compiled JS from build/, refuses to run code older than its sources (a few
- * dozen stat calls), since `npm run queue` does not compile: a stale build would silently run
+ * dozen stat calls), since the tool does not compile: a stale build would silently run
  * old rules. The sources are those the build lists in build/sources.json, so a new shared file
  * cannot be missed. Returns the message, or `undefined` when the build is fresh or this is not
  * a build.

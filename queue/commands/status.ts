@@ -41,7 +41,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   return EXIT.ok;
 }
 
-const HELP = `Usage: npm run queue -- status [--workflow NAME | --queue NAME] [--redis-url URL] [--json]
+const HELP = `Usage: ard-queue status [--workflow NAME | --queue NAME] [--redis-url URL] [--json]
 
 Shows, per queue (every known workflow's queue unless --workflow or --queue is given):
   pending       items waiting in the queue

@@ -307,15 +307,15 @@ test('usage errors exit 2 and point to --help; --help exits 0', async () => {
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toBe(
     "error: no workflow owns queue 'jobX' (known queues: jobS2 (s2), jobLS (ls), jobS1 (s1)); add --workflow NAME to choose its scene-ID rule and item fields\n" +
-      '(see: npm run queue -- enqueue --help)\n',
+      '(see: ard-queue enqueue --help)\n',
   );
   expect((await cli(['frobnicate'])).code).toBe(2);
   const help = await cli(['status', '--help']);
   expect(help.code).toBe(0);
-  expect(help.stdout).toMatch(/^Usage: npm run queue -- status/);
+  expect(help.stdout).toMatch(/^Usage: ard-queue status/);
   const short = await cli(['enqueue', scene(1), '-h', '--redis-url', 'redis://127.0.0.1:1']);
   expect(short).toMatchObject({ code: 0, stderr: '' });
-  expect(short.stdout).toMatch(/^Usage: npm run queue -- enqueue/);
+  expect(short.stdout).toMatch(/^Usage: ard-queue enqueue/);
   // After `--` a "-h" is an argument, not a request for help.
   const argument = await cli(['enqueue', '--', '-h']);
   expect(argument.code).toBe(2);
