@@ -72,17 +72,21 @@ export function describe(err: Error, endpoint: RedisEndpoint): string {
 /** Runs `fn` with a connection that is closed on every path, success or failure. */
 export async function withRedis<T>(endpoint: RedisEndpoint, fn: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = await connectRedis(endpoint);
+  let answering = true;
   try {
     return await fn(redis);
   } catch (err) {
     // A reply that never came: name the server, as a failed connection does.
     if (err instanceof Error && !(err instanceof CliError) && /Command timed out/.test(err.message)) {
+      answering = false;
       throw new CliError(`Redis at ${endpoint.display} did not answer: ${describe(err, endpoint)}`);
     }
     throw err;
   } finally {
     // QUIT waits for replies still in flight; disconnect() is the fallback when the link is gone.
-    await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
+    // A server that did not answer in time would not answer QUIT either (its reply queues behind
+    // the stuck one): the run ends at once instead of waiting for it.
+    if (answering) await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
     redis.disconnect();
   }
 }
