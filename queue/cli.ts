@@ -8,8 +8,7 @@
  */
 import type { CliContext, Subcommand } from './context';
 import { CliError, EXIT, UsageError } from './errors';
-import { portForwardCommand } from './redis';
-import { DEFAULT_REDIS_URL } from './redis-url';
+import { DEFAULT_REDIS_URL, portForwardCommand } from './redis-url';
 import { runCleanups, SIGNAL_EXIT } from './interrupt';
 import { staleBuildMessage } from './stale-build';
 

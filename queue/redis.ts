@@ -1,21 +1,7 @@
 import Redis from 'ioredis';
-import { DEFAULT_NAMESPACE } from '../lib/defaults';
-import { ENVIRONMENTS } from '../lib/environments';
 import type { LuaScript } from '../protocol/lua';
-import type { RedisEndpoint } from './redis-url';
+import { PORT_FORWARD_HINT, RedisEndpoint } from './redis-url';
 import { CliError } from './errors';
-
-/**
- * The port-forward command for the cluster's Redis, with each environment's namespace, e.g.
- * `kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod)`.
- */
-export function portForwardCommand(): string {
-  const namespaces = ENVIRONMENTS.map((e) => `${e.namespace ?? DEFAULT_NAMESPACE} for ${e.name}`).join(', ');
-  return `kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ${namespaces})`;
-}
-
-/** The hint every "cannot reach Redis" message ends with. */
-export const PORT_FORWARD_HINT = `is Redis running there? For the cluster's Redis run: ${portForwardCommand()}`;
 
 /**
  * Connects to Redis and fails fast: one attempt, no reconnects and no offline queue, and the

@@ -7,6 +7,8 @@ export interface BuildSources {
   readonly files: readonly string[];
   /** Their folders: a source added to one of them after the build also makes it stale. */
   readonly folders: readonly string[];
+  /** Packages bundled into build/node_modules/: each must be the version installed in node_modules/. */
+  readonly bundled?: readonly string[];
 }
 
 /** A source file of the tool: TypeScript other than tests and declarations, or a Lua script. */
@@ -46,7 +48,21 @@ export function staleBuildMessage(compiledFile: string): string | undefined {
       return false; // a source removed since the build does not matter here
     }
   });
-  return newer ? `the compiled queue tool in build/ is older than ${newer}; ${rebuild}` : undefined;
+  if (newer) return `the compiled queue tool in build/ is older than ${newer}; ${rebuild}`;
+  for (const name of sources.bundled ?? []) {
+    const bundled = packageVersion(dir, name);
+    const installed = packageVersion(root, name);
+    if (bundled !== installed) return `build/ bundles ${name} ${bundled ?? '(missing)'}, node_modules/ has ${installed ?? '(none)'}; ${rebuild}`;
+  }
+  return undefined;
+}
+
+function packageVersion(dir: string, name: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(path.join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
 }
 
 function listSources(root: string, folder: string): string[] {

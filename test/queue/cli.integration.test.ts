@@ -9,7 +9,7 @@ import Redis from 'ioredis';
 import { sceneDigest } from '../../queue/digest';
 import { leaseKey, queueKeys } from '../../protocol/queue-keys';
 import { sceneOfItem as sceneOf } from '../../queue/items';
-import { ROOT, runCli as cli, runProcess, spawnCli } from '../support/cli';
+import { QUEUE_CLI, ROOT, runCli as cli, runProcess, spawnCli } from '../support/cli';
 import { freePort, RedisServer, useRedisServer } from '../support/redis-server';
 import { s2Item as item, sceneId as scene } from '../support/scenes';
 
@@ -300,6 +300,19 @@ test('status counts pending, processing, live vs expired leases, dead letters', 
     'queue  workflow  pending  processing  leased  expired  deadLettered  enqueued  done     %\n' +
       'jobS2  s2              2           3       2        1             1         2     0  0.0%\n',
   );
+});
+
+test('the dispatcher does not load ioredis (an unknown subcommand does not); the subcommands that connect do', async () => {
+  const preload = path.join(TMP, 'list-modules.cjs');
+  writeFileSync(preload, "process.on('exit', () => process.stderr.write('\\nMODULES ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));\n");
+  const loads = async (args: string[]): Promise<boolean> => {
+    const run = await runProcess(process.execPath, ['--require', preload, QUEUE_CLI, ...args]);
+    const modules = JSON.parse(/^MODULES (.*)$/m.exec(run.stderr)![1]) as string[];
+    expect(modules).toContain(QUEUE_CLI);
+    return modules.some((file) => file.split(path.sep).includes('ioredis'));
+  };
+  expect(await loads(['frobnicate'])).toBe(false);
+  expect(await loads(['status', '--help'])).toBe(true);
 });
 
 test('usage errors exit 2 and point to --help; --help exits 0', async () => {
