@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { ARD_QUEUE, ROOT, runProcess } from '../support/cli';
@@ -38,4 +38,16 @@ test('a relative --file is read from the directory the command was typed in, by 
   const npm = await runProcess('npm', ['--prefix', ROOT, 'run', '--silent', 'queue', '--', 'enqueue', '--file', 'second.txt', '--redis-url', url], { cwd: dir });
   expect(npm.stderr).toBe('');
   expect(await fixture.redis.lrange('jobS2', 0, -1)).toEqual([item(scene(7)), item(scene(8))]);
+});
+
+test('without a build, the command says how to make one', async () => {
+  const bin = path.join(TMP, 'unbuilt', 'bin');
+  mkdirSync(bin, { recursive: true });
+  copyFileSync(ARD_QUEUE, path.join(bin, 'ard-queue'));
+  const run = await runProcess(path.join(bin, 'ard-queue'), ['status'], { cwd: TMP });
+  expect(run).toMatchObject({
+    code: 1,
+    stdout: '',
+    stderr: `error: the queue tool is not built: ${bin}/../build/queue/cli.js is missing; run \`npm run build\`\n`,
+  });
 });
