@@ -5,8 +5,9 @@
 //
 // build/synth/ mirrors the sources: each TypeScript file transpiled by esbuild (no bundling, so the
 // constructs find the Lua and Python files they read next to their own, copied along), and only
-// the files changed since the last synth. Transpiling without type-checking is what keeps synth
+// the files whose content changed since the last synth. Transpiling without type-checking is what keeps synth
 // fast: `npm run typecheck` (part of `npm test` and `npm run lint`) checks the types.
+const { createHash } = require('crypto');
 const fs = require('fs');
 const path = require('path');
 
@@ -29,26 +30,35 @@ function filesBelow(dir) {
     .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name));
 }
 
-const mtime = (file) => fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+/** The content hash of a file: what decides whether its output is up to date (an mtime can lie, e.g. after `cp -p`). */
+const hashOf = (file) => createHash('sha1').update(fs.readFileSync(file)).digest('hex');
 
 fs.rmSync(path.resolve(process.env.CDK8S_OUTDIR ?? 'dist'), { recursive: true, force: true });
 
-// Other options or another esbuild: transpile everything again.
-const stampFile = path.join(out, '.options.json');
-const stamp = JSON.stringify({ esbuild: require('esbuild/package.json').version, ...OPTIONS });
-if (!fs.existsSync(stampFile) || fs.readFileSync(stampFile, 'utf8') !== stamp) fs.rmSync(out, { recursive: true, force: true });
+// What build/synth/ was made from: esbuild's version and options, and each source's hash.
+// Other options or another esbuild: everything is transpiled again.
+const stampFile = path.join(out, '.sources.json');
+const settings = JSON.stringify({ esbuild: require('esbuild/package.json').version, ...OPTIONS });
+let built = {};
+try {
+  const stamp = JSON.parse(fs.readFileSync(stampFile, 'utf8'));
+  if (stamp.settings === settings) built = stamp.hashes;
+} catch {
+  // no stamp yet: a fresh build
+}
 
 const sources = new Map([path.join(root, 'main.ts'), ...APP_FOLDERS.flatMap((f) => filesBelow(path.join(root, f)))]
-  .flatMap((file) => (outputOf(file) ? [[outputOf(file), file]] : [])));
+  .flatMap((file) => (outputOf(file) ? [[outputOf(file), { file, hash: hashOf(file) }]] : [])));
 // An output whose source was deleted must not be found by a stale import.
 for (const file of filesBelow(out)) {
   if (file !== stampFile && !sources.has(file)) fs.rmSync(file);
 }
-const stale = [...sources].filter(([output, source]) => mtime(output) < mtime(source));
-const transpile = stale.filter(([, source]) => source.endsWith('.ts')).map(([, source]) => source);
+const stale = [...sources].filter(([output, source]) => built[output] !== source.hash || !fs.existsSync(output));
+const transpile = stale.filter(([, source]) => source.file.endsWith('.ts')).map(([, source]) => source.file);
 // esbuild loaded only when there is work for it (about 10 ms).
 if (transpile.length > 0) require('esbuild').buildSync({ ...OPTIONS, entryPoints: transpile });
-for (const [output, source] of stale.filter(([, s]) => !s.endsWith('.ts'))) fs.cpSync(source, output);
-fs.writeFileSync(stampFile, stamp);
+for (const [output, source] of stale.filter(([, s]) => !s.file.endsWith('.ts'))) fs.cpSync(source.file, output);
+const hashes = Object.fromEntries([...sources].map(([output, source]) => [output, source.hash]));
+fs.writeFileSync(stampFile, JSON.stringify({ settings, hashes }));
 
 require(path.join(out, 'main.js'));
