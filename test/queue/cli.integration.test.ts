@@ -2,6 +2,7 @@
  * Integration tests of the compiled queue tool (`node build/queue/cli.js`, built by `npm test`)
  * against a real redis-server on a free port, with the lease-protocol test worker.
  */
+import { execFileSync } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -300,6 +301,28 @@ test('status counts pending, processing, live vs expired leases, dead letters', 
     'queue  workflow  pending  processing  leased  expired  deadLettered  enqueued  done     %\n' +
       'jobS2  s2              2           3       2        1             1         2     0  0.0%\n',
   );
+});
+
+test('rediss:// speaks TLS to Redis: a certificate the tool trusts works, one it does not is refused', async () => {
+  const dir = mkdtempSync(path.join(TMP, 'tls-'));
+  const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const tlsPort = await freePort();
+  const secure = await RedisServer.start({ args: ['--tls-port', String(tlsPort), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-auth-clients', 'no'] });
+  try {
+    const plain = new Redis(secure.url);
+    await plain.rpush('jobS2', item(scene(1)));
+    plain.disconnect();
+    const args = ['status', '--queue', 'jobS2', '--json', '--redis-url', `rediss://127.0.0.1:${tlsPort}`];
+    const trusted = await cli(args, { env: { NODE_EXTRA_CA_CERTS: cert } });
+    expect(trusted.stderr).toBe('');
+    expect(JSON.parse(trusted.stdout)).toMatchObject({ queue: 'jobS2', pending: 1 });
+    const untrusted = await cli(args);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toContain(`cannot connect to Redis at rediss://127.0.0.1:${tlsPort}: self-signed certificate`);
+  } finally {
+    await secure.stop();
+  }
 });
 
 test('the dispatcher does not load ioredis (an unknown subcommand does not); the subcommands that connect do', async () => {
