@@ -1,44 +1,67 @@
 /**
- * Synth speed: median wall time of `npx cdk8s synth` as users run it, next to its parts,
- * measured in the same run. Target: at most 1.5 s median on a 2-core machine.
+ * Synth speed, side by side with `node -e 0` in the same run (bench/interleaved.ts): the app as
+ * `npm run synth` runs it (its first step, scripts/synth.cjs) with nothing changed since the last
+ * synth, after a change to one construct file, and from a fresh checkout (no build/synth/), and
+ * `npx cdk8s synth` (the same script under the cdk8s CLI). Target (issue 14): ≤ 10× `node -e 0`.
  *
- *   npm run bench:synth [-- RUNS]      (default 11 runs per command)
+ *   npm run bench:synth        (BENCH_ROUNDS=… rounds, default 9)
  *
- * Synthesizes into a temporary folder (CDK8S_OUTDIR / --output), so dist/ is not touched.
+ * It synthesizes into dist/ as `npm run synth` does (the worker-restart check reads the committed
+ * dist/ at git HEAD): dist/ must be committed before, and is checked to be unchanged after.
  */
-import { spawnSync } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
+import { execFileSync } from 'child_process';
+import { readFileSync, rmSync } from 'fs';
 import * as path from 'path';
+import { Command, interleaved, machine, ratioRow, Row, table } from './interleaved';
 
-const runs = Number(process.argv[2] ?? 11);
-const outdir = mkdtempSync(path.join(tmpdir(), 'ard-synth-bench-'));
+const ROOT = path.resolve(__dirname, '..');
+const BUILD = path.join(ROOT, 'build', 'synth');
 
-const commands: Array<[label: string, command: string]> = [
-  ['npx cdk8s synth --check-upgrade=false (npm run synth)', `npx cdk8s synth --check-upgrade=false --output ${outdir}`],
-  ['npx cdk8s synth (upgrade check on, version cached)', `npx cdk8s synth --output ${outdir}`],
-  ['the app alone: node --import tsx main.ts', `CDK8S_OUTDIR=${outdir} node --import tsx main.ts`],
-  ['baseline: node -e 0', 'node -e 0'],
-];
+/** The reference of every start-up figure: node starting and doing nothing. */
+export const NODE_NOTHING: Command = { command: 'node', args: ['-e', '0'] };
 
-function wallSeconds(command: string): number {
-  const start = process.hrtime.bigint();
-  const result = spawnSync(command, { shell: true, stdio: ['ignore', 'ignore', 'pipe'] });
-  if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr}`);
-  return Number(process.hrtime.bigint() - start) / 1e9;
+function distChanges(): string {
+  return execFileSync('git', ['status', '--porcelain', '--', 'dist'], { cwd: ROOT, encoding: 'utf8' });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The synth figures, each against `node -e 0`. */
+export async function synthRows(rounds: number): Promise<Row[]> {
+  if (distChanges() !== '') throw new Error('dist/ has uncommitted changes: commit them (or run `npm run synth`) before the synth benchmark, which writes dist/');
+  // The app step of `npm run synth`, as package.json has it.
+  const step = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.synth as string).split(' && ')[0];
+  const synth = (before?: () => void): Command => ({ command: 'sh', args: ['-c', step], cwd: ROOT, before });
+  const limit = 10;
+  const rows = [
+    ratioRow(`\`${step}\` (npm run synth), nothing changed since the last synth`, '`node -e 0`', await interleaved(synth(), NODE_NOTHING, rounds), limit),
+    ratioRow(
+      `same, after a change to one construct file (lib/work-queue-job.ts)`,
+      '`node -e 0`',
+      await interleaved(synth(() => rmSync(path.join(BUILD, 'lib', 'work-queue-job.js'), { force: true })), NODE_NOTHING, rounds),
+      limit,
+    ),
+    ratioRow(
+      'same, fresh checkout (no build/synth/: every file transpiled)',
+      '`node -e 0`',
+      await interleaved(synth(() => rmSync(BUILD, { recursive: true, force: true })), NODE_NOTHING, rounds),
+      limit,
+    ),
+    ratioRow(
+      '`npx cdk8s synth --check-upgrade=false` (the same app under the cdk8s CLI)',
+      '`node -e 0`',
+      await interleaved({ command: 'npx', args: ['cdk8s', 'synth', '--check-upgrade=false'], cwd: ROOT }, NODE_NOTHING, rounds),
+    ),
+  ];
+  const changed = distChanges();
+  if (changed !== '') throw new Error(`synth changed dist/ (the code and the committed dist/ differ):\n${changed}`);
+  return rows;
+}
 
-try {
-  for (const [, command] of commands) wallSeconds(command); // warm caches (tsx, file system)
-  console.log(`| command | median (s) | min (s) | max (s) |  (${runs} runs each)`);
-  console.log('|---|---|---|---|');
-  for (const [label, command] of commands) {
-    const times = Array.from({ length: runs }, () => wallSeconds(command));
-    console.log(`| ${label} | ${median(times).toFixed(2)} | ${Math.min(...times).toFixed(2)} | ${Math.max(...times).toFixed(2)} |`);
-  }
-  console.log('target: npm run synth median <= 1.50 s');
-} finally {
-  rmSync(outdir, { recursive: true, force: true });
+if (require.main === module) {
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+  synthRows(rounds)
+    .then((rows) => process.stdout.write(`${machine()}; ${rounds} rounds after a warm-up\n\n${table(rows)}`))
+    .catch((err) => {
+      process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+      process.exitCode = 1;
+    });
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Entry point of the queue tool: `npm run queue -- <subcommand> [options]`.
+ * Entry point of the queue tool: `ard-queue <subcommand> [options]`.
  *
  * Only argument dispatch, exit codes and the stale-build check live here; each subcommand is a
  * module under queue/ with its logic unit-tested separately. Subcommand modules are loaded on
@@ -8,8 +8,7 @@
  */
 import type { CliContext, Subcommand } from './context';
 import { CliError, EXIT, UsageError } from './errors';
-import { portForwardCommand } from './redis';
-import { DEFAULT_REDIS_URL } from './redis-url';
+import { DEFAULT_REDIS_URL, portForwardCommand } from './redis-url';
 import { runCleanups, SIGNAL_EXIT } from './interrupt';
 import { staleBuildMessage } from './stale-build';
 
@@ -27,12 +26,12 @@ export const SUBCOMMANDS: Readonly<Record<string, () => Subcommand>> = {
 function topLevelHelp(): string {
   const width = Math.max(...Object.keys(SUBCOMMANDS).map((name) => name.length));
   const rows = Object.entries(SUBCOMMANDS).map(([name, load]) => `  ${name.padEnd(width)}  ${load().summary}`);
-  return `Usage: npm run queue -- <subcommand> [options]
+  return `Usage: ard-queue <subcommand> [options]
 
 Subcommands:
 ${rows.join('\n')}
 
-Run 'npm run queue -- <subcommand> --help' for a subcommand's options.
+Run 'ard-queue <subcommand> --help' for a subcommand's options.
 Redis: --redis-url URL, else $REDIS_URL, else ${DEFAULT_REDIS_URL}
 (for the cluster's Redis: ${portForwardCommand()}).
 Exit codes: 0 success, 2 bad usage or invalid input, 1 runtime failure.
@@ -65,7 +64,7 @@ export async function main(argv: readonly string[], ctx: CliContext): Promise<nu
     // --json: scripts read the failure from stdout too, as one object.
     if (wantsJson(args)) ctx.stdout.write(JSON.stringify({ error: { exitCode: code, message } }) + '\n');
     ctx.stderr.write(`error: ${message}\n`);
-    if (code === EXIT.usage) ctx.stderr.write(`(see: npm run queue -- ${load ? `${name} ` : ''}--help)\n`);
+    if (code === EXIT.usage) ctx.stderr.write(`(see: ard-queue ${load ? `${name} ` : ''}--help)\n`);
     if (!(err instanceof CliError || err instanceof UsageError) && ctx.env.DEBUG) ctx.stderr.write(`${(err as Error).stack}\n`);
     return code;
   }

@@ -24,5 +24,5 @@ export class CliError extends Error {
   }
 }
 
-/** Exit codes of `npm run queue`, a public contract for scripts. */
+/** Exit codes of the queue tool (`ard-queue`), a public contract for scripts. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;

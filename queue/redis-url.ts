@@ -1,8 +1,22 @@
 import { readFileSync } from 'fs';
+import { DEFAULT_NAMESPACE } from '../lib/defaults';
+import { ENVIRONMENTS } from '../lib/environments';
 import { UsageError } from './errors';
 
 /** Where `kubectl port-forward -n <namespace> svc/redis-master 6379:6379` makes the cluster's Redis answer. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/**
+ * The port-forward command for the cluster's Redis, with each environment's namespace, e.g.
+ * `kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod)`.
+ */
+export function portForwardCommand(): string {
+  const namespaces = ENVIRONMENTS.map((e) => `${e.namespace ?? DEFAULT_NAMESPACE} for ${e.name}`).join(', ');
+  return `kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ${namespaces})`;
+}
+
+/** The hint every "cannot reach Redis" message ends with. */
+export const PORT_FORWARD_HINT = `is Redis running there? For the cluster's Redis run: ${portForwardCommand()}`;
 
 /** Seconds to wait for the connection and for each reply before giving up (`--timeout`). */
 export const DEFAULT_TIMEOUT_SECONDS = 10;

@@ -1,21 +1,7 @@
 import Redis from 'ioredis';
-import { DEFAULT_NAMESPACE } from '../lib/defaults';
-import { ENVIRONMENTS } from '../lib/environments';
 import type { LuaScript } from '../protocol/lua';
-import type { RedisEndpoint } from './redis-url';
+import { PORT_FORWARD_HINT, RedisEndpoint } from './redis-url';
 import { CliError } from './errors';
-
-/**
- * The port-forward command for the cluster's Redis, with each environment's namespace, e.g.
- * `kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ard-dev for dev, ard for prod)`.
- */
-export function portForwardCommand(): string {
-  const namespaces = ENVIRONMENTS.map((e) => `${e.namespace ?? DEFAULT_NAMESPACE} for ${e.name}`).join(', ');
-  return `kubectl port-forward -n <namespace> svc/redis-master 6379:6379 (namespace: ${namespaces})`;
-}
-
-/** The hint every "cannot reach Redis" message ends with. */
-export const PORT_FORWARD_HINT = `is Redis running there? For the cluster's Redis run: ${portForwardCommand()}`;
 
 /**
  * Connects to Redis and fails fast: one attempt, no reconnects and no offline queue, and the
@@ -72,17 +58,21 @@ export function describe(err: Error, endpoint: RedisEndpoint): string {
 /** Runs `fn` with a connection that is closed on every path, success or failure. */
 export async function withRedis<T>(endpoint: RedisEndpoint, fn: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = await connectRedis(endpoint);
+  let answering = true;
   try {
     return await fn(redis);
   } catch (err) {
     // A reply that never came: name the server, as a failed connection does.
     if (err instanceof Error && !(err instanceof CliError) && /Command timed out/.test(err.message)) {
+      answering = false;
       throw new CliError(`Redis at ${endpoint.display} did not answer: ${describe(err, endpoint)}`);
     }
     throw err;
   } finally {
     // QUIT waits for replies still in flight; disconnect() is the fallback when the link is gone.
-    await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
+    // A server that did not answer in time would not answer QUIT either (its reply queues behind
+    // the stuck one): the run ends at once instead of waiting for it.
+    if (answering) await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
     redis.disconnect();
   }
 }

@@ -7,6 +7,8 @@ export interface BuildSources {
   readonly files: readonly string[];
   /** Their folders: a source added to one of them after the build also makes it stale. */
   readonly folders: readonly string[];
+  /** Packages bundled into build/node_modules/: each must be the version installed in node_modules/. */
+  readonly bundled?: readonly string[];
 }
 
 /** A source file of the tool: TypeScript other than tests and declarations, or a Lua script. */
@@ -14,7 +16,7 @@ const isSource = (name: string): boolean => (name.endsWith('.ts') && !name.endsW
 
 /**
  * When running compiled JS from build/, refuses to run code older than its sources (a few
- * dozen stat calls), since `npm run queue` does not compile: a stale build would silently run
+ * dozen stat calls), since the tool does not compile: a stale build would silently run
  * old rules. The sources are those the build lists in build/sources.json, so a new shared file
  * cannot be missed. Returns the message, or `undefined` when the build is fresh or this is not
  * a build.
@@ -46,7 +48,21 @@ export function staleBuildMessage(compiledFile: string): string | undefined {
       return false; // a source removed since the build does not matter here
     }
   });
-  return newer ? `the compiled queue tool in build/ is older than ${newer}; ${rebuild}` : undefined;
+  if (newer) return `the compiled queue tool in build/ is older than ${newer}; ${rebuild}`;
+  for (const name of sources.bundled ?? []) {
+    const bundled = packageVersion(dir, name);
+    const installed = packageVersion(root, name);
+    if (bundled !== installed) return `build/ bundles ${name} ${bundled ?? '(missing)'}, node_modules/ has ${installed ?? '(none)'}; ${rebuild}`;
+  }
+  return undefined;
+}
+
+function packageVersion(dir: string, name: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(path.join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
 }
 
 function listSources(root: string, folder: string): string[] {

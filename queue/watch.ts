@@ -4,7 +4,7 @@
  * (queue/commands/watch.ts) only reads Redis, keeps time and writes.
  */
 import type { QueueStatus } from './status';
-import { printable, jsonLine, STYLE } from './terminal';
+import { groupDigits, printable, jsonLine, STYLE } from './terminal';
 
 /** Seconds between refreshes unless `--interval` says otherwise. */
 export const DEFAULT_WATCH_INTERVAL_SECONDS = 2;
@@ -140,7 +140,7 @@ export function formatPercent(percent: number | null): string {
 
 /** Items per hour: whole numbers with separators from 100 up, one decimal below. */
 export function formatRate(perHour: number): string {
-  return perHour >= 100 ? Math.round(perHour).toLocaleString('en-US') : perHour.toFixed(1);
+  return perHour >= 100 ? groupDigits(Math.round(perHour)) : perHour.toFixed(1);
 }
 
 /** `[######--------------]`, `width` cells filled in proportion to `percent` (rounded down). */
@@ -177,18 +177,17 @@ export function formatUtc(date: Date): string {
  */
 export function renderFrame(view: WatchView, options: FrameOptions): string[] {
   const paint = (style: string, text: string): string => (options.color ? `${style}${text}${STYLE.reset}` : text);
-  const n = (value: number): string => value.toLocaleString('en-US');
   const time = view.time.slice(11, 19);
   const lines = [`queue watch  ${printable(options.source)}  every ${options.intervalSeconds} s  ${time} UTC  (Ctrl-C to quit)`];
   for (const q of view.queues) {
     lines.push('');
     lines.push(
-      `${printable(q.queue)} (${printable(q.workflow)})  ${progressBar(q.percent, options.barWidth ?? 30)} ${formatPercent(q.percent).padStart(6)}  ${n(q.done)} of ${n(q.enqueued)} done`,
+      `${printable(q.queue)} (${printable(q.workflow)})  ${progressBar(q.percent, options.barWidth ?? 30)} ${formatPercent(q.percent).padStart(6)}  ${groupDigits(q.done)} of ${groupDigits(q.enqueued)} done`,
     );
-    const expired = `expired ${n(q.expired)}`;
-    const dead = `dead-lettered ${n(q.deadLettered)}`;
+    const expired = `expired ${groupDigits(q.expired)}`;
+    const dead = `dead-lettered ${groupDigits(q.deadLettered)}`;
     lines.push(
-      `  pending ${n(q.pending)}  processing ${n(q.processing)}  ${q.expired > 0 ? paint(STYLE.yellow, expired) : expired}  ${q.deadLettered > 0 ? paint(STYLE.red, dead) : dead}`,
+      `  pending ${groupDigits(q.pending)}  processing ${groupDigits(q.processing)}  ${q.expired > 0 ? paint(STYLE.yellow, expired) : expired}  ${q.deadLettered > 0 ? paint(STYLE.red, dead) : dead}`,
     );
     lines.push(`  ${rateText(q, view.windowSeconds)}  ${etaText(q, view)}`);
   }

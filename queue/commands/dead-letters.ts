@@ -29,7 +29,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   return EXIT.ok;
 }
 
-const HELP = `Usage: npm run queue -- dead-letters [--workflow NAME | --queue NAME] [--limit N] [--redis-url URL] [--json]
+const HELP = `Usage: ard-queue dead-letters [--workflow NAME | --queue NAME] [--limit N] [--redis-url URL] [--json]
 
 Lists the dead-letter list <queue>:dead_letter, oldest first: items whose workers died
 --max-attempts times (requeue-expired), with their attempt counts. Workers never see them

@@ -52,8 +52,8 @@ export function parseEnqueueArgs(args: readonly string[], ctx: Pick<CliContext, 
   if (file === '-') input = { kind: 'stdin' };
   else if (file !== undefined) {
     if (file === '') throw new UsageError('--file must not be empty; use --file - for stdin');
-    // npm run runs scripts in the package root; INIT_CWD is where the user typed the command.
-    input = { kind: 'file', path: path.resolve(ctx.env.INIT_CWD || process.cwd(), file) };
+    // The caller's directory: bin/ard-queue runs in it, and so does `npm run queue` (it cds to $INIT_CWD).
+    input = { kind: 'file', path: path.resolve(file) };
   } else if (positionals.length > 0) input = { kind: 'arguments', scenes: positionals };
   else if (!ctx.stdin.isTTY) input = { kind: 'stdin' };
   else throw new UsageError('no scene IDs: give them as arguments, with --file PATH, or on stdin (--file -)');
@@ -179,7 +179,7 @@ export function pushedSoFar(request: Pick<EnqueueRequest, 'mode' | 'dryRun'>, pu
     : `${done}; re-run to finish: nothing will be duplicated`;
 }
 
-const HELP = `Usage: npm run queue -- enqueue [SCENE…] [--file PATH|-] [options]
+const HELP = `Usage: ard-queue enqueue [SCENE…] [--file PATH|-] [options]
 
 Validates scene IDs and pushes one JSON work item per scene onto a workflow's Redis queue,
 e.g. {"in_scene":"S2A_MSIL2A_20190812T235741_N0213_R030_T56LRR_20190813T014708","inter_dir":"/data/intermediate/"}

@@ -45,7 +45,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   return EXIT.ok;
 }
 
-const HELP = `Usage: npm run queue -- requeue-expired [--workflow NAME | --queue NAME] [--grace-seconds N]
+const HELP = `Usage: ard-queue requeue-expired [--workflow NAME | --queue NAME] [--grace-seconds N]
          [--max-attempts K] [--redis-url URL] [--dry-run] [--json]
 
 Gives back the items of dead workers. Every item of <queue>:processing whose lease key is

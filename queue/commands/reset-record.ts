@@ -33,7 +33,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   return EXIT.ok;
 }
 
-const HELP = `Usage: npm run queue -- reset-record [--workflow NAME | --queue NAME] [--dry-run] [--json]
+const HELP = `Usage: ard-queue reset-record [--workflow NAME | --queue NAME] [--dry-run] [--json]
 
 Resets the dedupe record <queue>:enqueued to exactly the scenes whose items are pending or
 processing now. Use it to start a new campaign that may enqueue scenes done before, or to

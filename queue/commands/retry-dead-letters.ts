@@ -43,7 +43,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
       // Change nothing when any name is wrong: a typo should not half-apply a retry.
       if (selection.unmatched.length > 0) {
         throw new UsageError(`not in the dead-letter list of ${target.queue}: ${selection.unmatched.join(', ')} ` +
-          `(see: npm run queue -- dead-letters --queue ${target.queue})`);
+          `(see: ard-queue dead-letters --queue ${target.queue})`);
       }
       selected = selection.selected;
     }
@@ -54,7 +54,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   return EXIT.ok;
 }
 
-const HELP = `Usage: npm run queue -- retry-dead-letters [--workflow NAME | --queue NAME] (--all | ITEM|SCENE...)
+const HELP = `Usage: ard-queue retry-dead-letters [--workflow NAME | --queue NAME] (--all | ITEM|SCENE...)
          [--redis-url URL] [--dry-run] [--json]
 
 Puts dead-lettered items back in the queue (RPUSH, like a fresh enqueue) and resets their

@@ -3,7 +3,7 @@ import type { CliContext, Subcommand } from '../context';
 import { EXIT } from '../errors';
 import { optionsHelp, pickOptions } from '../options';
 import { withRedis } from '../redis';
-import { printable } from '../terminal';
+import { groupDigits, printable } from '../terminal';
 import { QueueStatus, readStatuses, statusTargets } from '../status';
 import { formatPercent } from '../watch';
 
@@ -12,7 +12,7 @@ const COLUMNS = ['queue', 'workflow', 'pending', 'processing', 'leased', 'expire
 function cell(status: QueueStatus, column: (typeof COLUMNS)[number]): string {
   if (column === 'percent') return formatPercent(status.percent);
   const value = status[column];
-  return typeof value === 'number' ? value.toLocaleString('en-US') : printable(value);
+  return typeof value === 'number' ? groupDigits(value) : printable(value);
 }
 
 /** A right-aligned plain-text table with one row per queue. */
@@ -41,7 +41,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   return EXIT.ok;
 }
 
-const HELP = `Usage: npm run queue -- status [--workflow NAME | --queue NAME] [--redis-url URL] [--json]
+const HELP = `Usage: ard-queue status [--workflow NAME | --queue NAME] [--redis-url URL] [--json]
 
 Shows, per queue (every known workflow's queue unless --workflow or --queue is given):
   pending       items waiting in the queue

@@ -150,7 +150,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   return exitCode;
 }
 
-const HELP = `Usage: npm run queue -- watch [--workflow NAME | --queue NAME] [--interval SECONDS] [--redis-url URL] [--json]
+const HELP = `Usage: ard-queue watch [--workflow NAME | --queue NAME] [--interval SECONDS] [--redis-url URL] [--json]
 
 Shows campaign progress every --interval seconds until Ctrl-C, per queue (every known
 workflow's queue unless --workflow or --queue is given): the status counts (see

@@ -1,9 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { execSync } from 'child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { buildApps } from '../../lib/app';
 
-const DIST = path.join(__dirname, '../../dist');
+const ROOT = path.join(__dirname, '../..');
+const DIST = path.join(ROOT, 'dist');
 
 /** Every file below `dir`, as relative path → content. */
 function readTree(dir: string): Record<string, string> {
@@ -33,6 +35,28 @@ test('committed dist/ equals a fresh synth', () => {
     rmSync(fresh, { recursive: true, force: true });
   }
 });
+
+// `npm run synth` runs the app itself, without the cdk8s CLI (whose start-up took most of the
+// time): it must write exactly what `npx cdk8s synth` writes, removing what was there before.
+test('npm run synth writes the same files as `npx cdk8s synth`, byte for byte, into an emptied folder', () => {
+  const synthStep = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.synth as string).split(' && ')[0];
+  const [viaCli, viaNpm] = ['cli', 'npm'].map((name) => {
+    const dir = mkdtempSync(path.join(tmpdir(), `ard-synth-${name}-`));
+    // A file of an object the code no longer makes.
+    mkdirSync(path.join(dir, 'prod', 'workers'), { recursive: true });
+    writeFileSync(path.join(dir, 'prod', 'workers', 'Job.removed.k8s.yaml'), 'kind: Job\n');
+    return dir;
+  });
+  try {
+    execSync(`npx cdk8s synth --check-upgrade=false --output ${viaCli}`, { cwd: ROOT, stdio: 'pipe' });
+    execSync(synthStep, { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: viaNpm }, stdio: 'pipe' });
+    const fromNpm = readTree(viaNpm);
+    expect(fromNpm).toEqual(readTree(viaCli));
+    expect(fromNpm).toEqual(readTree(DIST));
+  } finally {
+    for (const dir of [viaCli, viaNpm]) rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
 
 // `kubectl apply -f dist/<env>/queue/` and `kubectl delete -f dist/<env>/workers/` must never
 // touch the namespace or the data volume: only the namespace stage holds the Namespace, and no

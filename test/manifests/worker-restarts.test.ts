@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { stringify } from 'yaml';
-import { PROD } from '../../lib/environments';
+import { DEV, PROD } from '../../lib/environments';
 import { committedWorkerJobs, replaceCommand, workerJobsOf, workerRestarts } from '../../lib/worker-restarts';
 import { synthEnvironment } from '../support/manifests';
 
@@ -55,14 +55,27 @@ describe('committedWorkerJobs: the worker Jobs at git HEAD', () => {
     git('add', '-A');
     git('commit', '-q', '-m', 'dist');
     rmSync(path.join(repo, 'dist'), { recursive: true }); // as `cdk8s synth` empties dist/ first
-    expect(committedWorkerJobs('dist/prod', repo)).toEqual(prodJobs);
-    expect(committedWorkerJobs('dist/dev', repo)).toEqual([]);
+    expect(committedWorkerJobs(['dist/prod', 'dist/dev'], repo)).toEqual([prodJobs, []]);
+    expect(committedWorkerJobs(['dist/dev', 'dist/prod'], repo)).toEqual([[], prodJobs]);
+  });
+
+  test('reads several folders at once, each its own Jobs; a folder holding others holds their Jobs', () => {
+    git('init', '-q');
+    const devJobs = jobsOf(DEV);
+    for (const [environment, objects] of [['dev', synthEnvironment(DEV).objects], ['prod', synthEnvironment(PROD).objects]] as const) {
+      mkdirSync(path.join(repo, 'dist', environment, 'workers'), { recursive: true });
+      for (const [i, object] of objects.entries()) writeFileSync(path.join(repo, 'dist', environment, 'workers', `${i}.k8s.yaml`), stringify(object));
+    }
+    git('add', '-A');
+    git('commit', '-q', '-m', 'dist, one file per object');
+    expect(devJobs.length).toBeGreaterThan(0);
+    expect(committedWorkerJobs(['dist/dev', 'dist/prod', 'dist'], repo)).toEqual([devJobs, prodJobs, [...devJobs, ...prodJobs]]);
   });
 
   test('is undefined outside a git work tree (nothing to compare with)', () => {
     const outside = mkdtempSync(path.join(tmpdir(), 'ard-no-git-'));
     try {
-      expect(committedWorkerJobs('dist/prod', outside)).toBeUndefined();
+      expect(committedWorkerJobs(['dist/prod'], outside)).toBeUndefined();
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }

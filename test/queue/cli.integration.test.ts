@@ -2,6 +2,7 @@
  * Integration tests of the compiled queue tool (`node build/queue/cli.js`, built by `npm test`)
  * against a real redis-server on a free port, with the lease-protocol test worker.
  */
+import { execFileSync } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -9,7 +10,7 @@ import Redis from 'ioredis';
 import { sceneDigest } from '../../queue/digest';
 import { leaseKey, queueKeys } from '../../protocol/queue-keys';
 import { sceneOfItem as sceneOf } from '../../queue/items';
-import { ROOT, runCli as cli, runProcess, sceneFile, scenesFile, spawnCli } from '../support/cli';
+import { QUEUE_CLI, ROOT, runCli as cli, runProcess, sceneFile, scenesFile, spawnCli } from '../support/cli';
 import { until } from '../support/wait';
 import { freePort, RedisServer, useRedisServer } from '../support/redis-server';
 import { s2Item as item, sceneId as scene } from '../support/scenes';
@@ -288,20 +289,55 @@ test('status counts pending, processing, live vs expired leases, dead letters', 
   );
 });
 
+test('rediss:// speaks TLS to Redis: a certificate the tool trusts works, one it does not is refused', async () => {
+  const dir = mkdtempSync(path.join(TMP, 'tls-'));
+  const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const tlsPort = await freePort();
+  const secure = await RedisServer.start({ args: ['--tls-port', String(tlsPort), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-auth-clients', 'no'] });
+  try {
+    const plain = new Redis(secure.url);
+    await plain.rpush('jobS2', item(scene(1)));
+    plain.disconnect();
+    const args = ['status', '--queue', 'jobS2', '--json', '--redis-url', `rediss://127.0.0.1:${tlsPort}`];
+    const trusted = await cli(args, { env: { NODE_EXTRA_CA_CERTS: cert } });
+    expect(trusted.stderr).toBe('');
+    expect(JSON.parse(trusted.stdout)).toMatchObject({ queue: 'jobS2', pending: 1 });
+    const untrusted = await cli(args);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toContain(`cannot connect to Redis at rediss://127.0.0.1:${tlsPort}: self-signed certificate`);
+  } finally {
+    await secure.stop();
+  }
+});
+
+test('the dispatcher does not load ioredis (an unknown subcommand does not); the subcommands that connect do', async () => {
+  const preload = path.join(TMP, 'list-modules.cjs');
+  writeFileSync(preload, "process.on('exit', () => process.stderr.write('\\nMODULES ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));\n");
+  const loads = async (args: string[]): Promise<boolean> => {
+    const run = await runProcess(process.execPath, ['--require', preload, QUEUE_CLI, ...args]);
+    const modules = JSON.parse(/^MODULES (.*)$/m.exec(run.stderr)![1]) as string[];
+    expect(modules).toContain(QUEUE_CLI);
+    return modules.some((file) => file.split(path.sep).includes('ioredis'));
+  };
+  expect(await loads(['frobnicate'])).toBe(false);
+  expect(await loads(['status', '--help'])).toBe(true);
+});
+
 test('usage errors exit 2 and point to --help; --help exits 0', async () => {
   const unknown = await cli(['enqueue', '--queue', 'jobX', scene(1)]);
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toBe(
     "error: no workflow owns queue 'jobX' (known queues: jobS2 (s2), jobLS (ls), jobS1 (s1)); add --workflow NAME to choose its scene-ID rule and item fields\n" +
-      '(see: npm run queue -- enqueue --help)\n',
+      '(see: ard-queue enqueue --help)\n',
   );
   expect((await cli(['frobnicate'])).code).toBe(2);
   const help = await cli(['status', '--help']);
   expect(help.code).toBe(0);
-  expect(help.stdout).toMatch(/^Usage: npm run queue -- status/);
+  expect(help.stdout).toMatch(/^Usage: ard-queue status/);
   const short = await cli(['enqueue', scene(1), '-h', '--redis-url', 'redis://127.0.0.1:1']);
   expect(short).toMatchObject({ code: 0, stderr: '' });
-  expect(short.stdout).toMatch(/^Usage: npm run queue -- enqueue/);
+  expect(short.stdout).toMatch(/^Usage: ard-queue enqueue/);
   // After `--` a "-h" is an argument, not a request for help.
   const argument = await cli(['enqueue', '--', '-h']);
   expect(argument.code).toBe(2);

@@ -160,7 +160,7 @@ describe('malformed --redis-url: exit 2 naming the value; a database the server 
   ])('%s', async (url, message) => {
     const run = await cli(['enqueue', scene(1), '--redis-url', url]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`${message}\n(see: npm run queue -- enqueue --help)\n`);
+    expect(run.stderr).toBe(`${message}\n(see: ard-queue enqueue --help)\n`);
     expect(await redis.keys('*')).toEqual([]); // nothing written, no lock left behind
   });
 
@@ -195,7 +195,7 @@ test('an input without any scene ID is an error (exit 2) unless --allow-empty', 
   const empty = await cli(['enqueue', '--file', '-', '--redis-url', server.url], { input: '# only a comment\n\n' });
   expect(empty.code).toBe(2);
   expect(empty.stderr).toBe(
-    'error: stdin holds no scene ID (an upstream command may have failed); nothing pushed. Pass --allow-empty if an empty input is expected\n(see: npm run queue -- enqueue --help)\n',
+    'error: stdin holds no scene ID (an upstream command may have failed); nothing pushed. Pass --allow-empty if an empty input is expected\n(see: ard-queue enqueue --help)\n',
   );
   const allowed = await cli(['enqueue', '--file', '-', '--allow-empty', '--redis-url', server.url], { input: '' });
   expect(allowed.code).toBe(0);
@@ -320,7 +320,7 @@ test('an over-long line is refused at once, in bounded time and memory; CR-only 
   writeFileSync(huge, `${scene(1)}\n${'A'.repeat(80 * 1024 * 1024)}\n`);
   const long = await cli(['enqueue', '--file', huge, '--redis-url', server.url]);
   expect(long.code).toBe(2);
-  expect(long.stderr).toBe('error: line 2 is longer than 1,000 characters (a scene ID has under 100): is this the right input?\n(see: npm run queue -- enqueue --help)\n');
+  expect(long.stderr).toBe('error: line 2 is longer than 1,000 characters (a scene ID has under 100): is this the right input?\n(see: ard-queue enqueue --help)\n');
   expect(long.ms).toBeLessThan(5_000);
   const piped = await cli(['enqueue', '--file', '-', '--redis-url', server.url], { input: 'B'.repeat(5 * 1024 * 1024) });
   expect(piped.code).toBe(2);
@@ -343,7 +343,7 @@ test('impossible dates and MGRS letters are refused naming the part; --inter-dir
   const dir = await cli(['enqueue', scene(1), '--inter-dir', '/data/../../etc/', '--redis-url', server.url]);
   expect(dir.code).toBe(2);
   expect(dir.stderr).toBe(
-    "error: --inter-dir must not have '.' or '..' segments (the worker's scratch mount is the only writable place), got '/data/../../etc/'\n(see: npm run queue -- enqueue --help)\n",
+    "error: --inter-dir must not have '.' or '..' segments (the worker's scratch mount is the only writable place), got '/data/../../etc/'\n(see: ard-queue enqueue --help)\n",
   );
   expect(await redis.keys('*')).toEqual([]);
 });
@@ -427,7 +427,7 @@ test('--queue refuses the internal keys of another queue', async () => {
     const run = await cli(['enqueue', scene(1), '--workflow', 's2', '--queue', name, '--redis-url', server.url]);
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
-      `error: --queue '${name}' is the ${role} key of queue 'jobS2', not a queue; give the queue's own name, e.g. --queue jobS2\n(see: npm run queue -- enqueue --help)\n`,
+      `error: --queue '${name}' is the ${role} key of queue 'jobS2', not a queue; give the queue's own name, e.g. --queue jobS2\n(see: ard-queue enqueue --help)\n`,
     );
   }
   expect(await redis.keys('*')).toEqual([]);
@@ -455,14 +455,6 @@ test('items read from Redis are printed with control characters escaped', async 
   const retried = await cli(['retry-dead-letters', '--all', '--dry-run', '--redis-url', server.url]);
   expect(retried.stdout).toContain('\\x1b[2J');
   expect(retried.stdout).not.toContain('\u001b');
-});
-
-test('a relative --file is read from the directory the command was typed in (INIT_CWD under npm run)', async () => {
-  const dir = mkdtempSync(path.join(TMP, 'cwd-'));
-  writeFileSync(path.join(dir, 'campaign.txt'), `${scene(7)}\n`);
-  const run = await cli(['enqueue', '--file', 'campaign.txt', '--redis-url', server.url], { env: { INIT_CWD: dir } });
-  expect(run.stderr).toBe('');
-  expect(await redis.lrange('jobS2', 0, -1)).toEqual([item(scene(7))]);
 });
 
 describe('signals and closed pipes', () => {

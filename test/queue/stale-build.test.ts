@@ -25,6 +25,20 @@ describe('stale build check', () => {
     expect(staleBuildMessage(path.join(root, 'queue/cli.ts'))).toBeUndefined();
   });
 
+  test('refuses a build whose bundled package is not the installed version', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'ard-stale-'));
+    const compiled = path.join(root, 'build/queue/cli.js');
+    for (const dir of ['build/queue', 'build/node_modules/ioredis', 'node_modules/ioredis']) mkdirSync(path.join(root, dir), { recursive: true });
+    writeFileSync(compiled, '');
+    writeFileSync(path.join(root, 'build/sources.json'), JSON.stringify({ files: [], folders: [], bundled: ['ioredis'] }));
+    const version = (dir: string, v: string) => writeFileSync(path.join(root, dir, 'node_modules/ioredis/package.json'), JSON.stringify({ name: 'ioredis', version: v }));
+    version('build', '6.0.0');
+    version('.', '6.0.0');
+    expect(staleBuildMessage(compiled)).toBeUndefined();
+    version('.', '6.1.0');
+    expect(staleBuildMessage(compiled)).toBe('build/ bundles ioredis 6.0.0, node_modules/ has 6.1.0; run `npm run build`');
+  });
+
   test('refuses a build without its list of sources', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'ard-stale-'));
     mkdirSync(path.join(root, 'build/queue'), { recursive: true });

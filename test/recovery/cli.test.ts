@@ -62,7 +62,7 @@ test('requeue-expired: bad options exit 2 naming the flag; unreachable Redis exi
   expect(down.stderr).toContain('cannot connect to Redis at redis://127.0.0.1:1');
   for (const name of ['requeue-expired', 'dead-letters', 'retry-dead-letters']) {
     const help = await cli(name, '--help');
-    expect([help.code, help.stdout]).toEqual([0, expect.stringContaining(`npm run queue -- ${name}`)]);
+    expect([help.code, help.stdout]).toEqual([0, expect.stringContaining(`ard-queue ${name}`)]);
   }
 }, 20_000);
 

@@ -7,8 +7,11 @@ import { sceneIds } from './scenes';
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
 
-/** The compiled queue tool, as `npm run queue` runs it (built by `npm test` / `npm run build`). */
+/** The compiled queue tool, as bin/ard-queue runs it (built by `npm test` / `npm run build`). */
 export const QUEUE_CLI = path.join(ROOT, 'build', 'queue', 'cli.js');
+
+/** The queue tool's command, the wrapper that runs {@link QUEUE_CLI} (the package's `bin`). */
+export const ARD_QUEUE = path.join(ROOT, 'bin', 'ard-queue');
 
 /** What one run of the queue tool did. */
 export interface CliRun {
@@ -19,10 +22,11 @@ export interface CliRun {
   readonly ms: number;
 }
 
-/** Options of a run: text on stdin (else stdin is closed at once) and extra environment. */
+/** Options of a run: text on stdin (else stdin is closed at once), extra environment, the directory (else the repository root). */
 export interface CliOptions {
   readonly input?: string;
   readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
 }
 
 /** Starts the queue tool in the background with `args` (from the repository root). */
@@ -35,11 +39,11 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   return runProcess(process.execPath, [QUEUE_CLI, ...args], options);
 }
 
-/** Runs any program (e.g. a test worker) from the repository root to its end and collects its output. */
+/** Runs any program (e.g. a test worker) to its end and collects its output. */
 export function runProcess(command: string, args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: 'pipe' });
+    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
