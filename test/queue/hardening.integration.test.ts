@@ -274,8 +274,11 @@ describe('push and record succeed or fail together, whatever the server answers'
     await redis.hset('jobS2:enqueued', 'x', 'y');
     const run = await cli(['enqueue', scene(1), scene(2), '--force', '--json', '--redis-url', server.url]);
     expect(run.code).toBe(1);
+    // Every mode that writes reads the record's shards first (to choose the one to append to),
+    // so the wrong type is refused before anything is sent.
     const message =
-      'the batch was not pushed: the dedupe record jobS2:enqueued refused it: WRONGTYPE Operation against a key holding the wrong kind of value; nothing pushed';
+      'jobS2:enqueued is a hash, not the dedupe record this version writes (a string of 16-byte scene digests); ' +
+      'it was written by an older version of the queue tool: migrate or delete it before enqueueing; nothing pushed';
     expect(JSON.parse(run.stdout)).toEqual({ error: { exitCode: 1, message } });
     expect(run.stderr).toBe(`error: ${message}\n`);
     expect(await redis.exists('jobS2')).toBe(0);
@@ -469,6 +472,7 @@ test('--queue refuses the internal keys of another queue', async () => {
   for (const [name, role] of [
     ['jobS2:processing', 'processing'],
     ['jobS2:enqueued', 'enqueued'],
+    ['jobS2:enqueued:2', 'enqueued'], // a shard of the record
     ['jobS2:enqueue_lock', 'enqueueLock'],
     ['jobS2:attempts', 'attempts'],
     ['jobS2:dead_letter', 'deadLetter'],
