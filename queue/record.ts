@@ -74,7 +74,8 @@ export async function loadRecord(redis: Redis, keys: QueueKeys, lengths: readonl
 /**
  * Chooses the shard each batch's digests are appended to: the last one, or a new one after it
  * when the batch would make the last one outgrow `shardBytes`. Batches are appended whole, in
- * the order they are asked for (the run holds the enqueue lock, so no one else appends).
+ * the order they are asked for (the run holds the enqueue lock, so no one else appends), so a
+ * shard outgrows `shardBytes` only when one batch (80 kB) does, with the tests' tiny shards.
  */
 export class RecordShards {
   private readonly lengths: number[];
