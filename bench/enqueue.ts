@@ -13,6 +13,7 @@ import * as path from 'path';
 import { once } from 'events';
 import Redis from 'ioredis';
 import { ItemTemplate, itemFields } from '../queue/items';
+import { loadLuaScript } from '../protocol/lua';
 import { SENTINEL_2 } from '../protocol/workflows';
 import { RedisServer } from '../test/support/redis-server';
 import { sceneId } from '../test/support/scenes';
@@ -67,8 +68,8 @@ async function main(): Promise<void> {
     const check = async (label: string, recorded = 0): Promise<void> => {
       const length = await redis.llen('jobS2');
       if (length !== COUNT) throw new Error(`${label}: list length ${length}, expected ${COUNT}`);
-      // The dedupe record: one 16-byte digest per scene pushed (queue/digest.ts).
-      const digests = (await redis.strlen('jobS2:enqueued')) / 16;
+      // The dedupe record: one 16-byte digest per scene pushed (queue/digest.ts), in shards.
+      const digests = (await redis.eval(loadLuaScript('record-bytes').source, 1, 'jobS2:enqueued', '0')) as number / 16;
       if (digests !== recorded) throw new Error(`${label}: ${digests} digests recorded, expected ${recorded}`);
     };
     await redis.flushall();

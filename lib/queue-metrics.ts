@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'fs';
 import * as path from 'path';
+import { bundleLua } from '../protocol/lua';
 import { queueKeys } from '../protocol/queue-keys';
 
 /** Path of the metrics script, relative to the repository root (read at synth time). */
@@ -27,7 +28,7 @@ export type QueueScriptValue = typeof QUEUE_SCRIPT_VALUES[number];
  * exporter runs it as `EVAL <script> 0 0`, without KEYS.
  */
 export function renderQueueMetricsScript(queues: readonly string[]): string {
-  const body = readFileSync(path.join(__dirname, '..', QUEUE_METRICS_SCRIPT), 'utf8');
+  const body = bundleLua(readFileSync(path.join(__dirname, '..', QUEUE_METRICS_SCRIPT), 'utf8'));
   return `local QUEUES = { ${queues.map(luaString).join(', ')} }\n${body}`;
 }
 
@@ -47,9 +48,14 @@ export function checkedKeys(queue: string): string[] {
   return [keys.pending, keys.processing, keys.deadLetter, keys.unleasedSince];
 }
 
-/** Keys the exporter reads: the checked keys and, through the script, the dedupe record. */
+/**
+ * Keys the exporter reads: the checked keys and, through the script, the dedupe record's shards
+ * (a pattern for those after the first, see recordShardKey). ACL key patterns are globs: the
+ * workflows' queue names (protocol/workflows.ts) have none of their special characters.
+ */
 export function exporterReadKeys(queue: string): string[] {
-  return [...checkedKeys(queue), queueKeys(queue).enqueued];
+  const { enqueued } = queueKeys(queue);
+  return [...checkedKeys(queue), enqueued, `${enqueued}:*`];
 }
 
 /**

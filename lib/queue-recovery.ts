@@ -46,6 +46,30 @@ export const MAX_CRONJOB_NAME_LENGTH = 52;
 /** Seconds one recovery run may take, connecting included, before `timeout` fails it. */
 export const RECOVERY_TIMEOUT_SECONDS = 60;
 
+/**
+ * The shell loop of a recovery run, `sh -c RECOVERY_LOOP requeue-expired <redis-cli … ARGV…>`:
+ * calls the script with listItems 0 and the cursor the call before returned, starting from 0,
+ * until it returns 0 (each call looks at a bounded chunk of the processing list, so Redis is
+ * never held for long), then prints the four counts summed. A failed call (error reply, lost
+ * connection) or a reply of another shape stops the run with its output on stderr.
+ */
+export const RECOVERY_LOOP = [
+  'set -eu',
+  'requeued=0 dead=0 waiting=0 leased=0 cursor=0',
+  'while :; do',
+  '  reply=$("$@" 0 "$cursor") || { printf \'%s\\n\' "$reply" >&2; exit 1; }',
+  '  { read -r r; read -r d; read -r w; read -r l; read -r cursor; } <<EOF || true',
+  '$reply',
+  'EOF',
+  '  case "$r:$d:$w:$l:$cursor" in',
+  '    *::* | :* | *: | *[!0-9a-f:h]*) printf \'requeue-expired: unexpected reply: %s\\n\' "$reply" >&2; exit 1 ;;',
+  '  esac',
+  '  requeued=$((requeued + r)) dead=$((dead + d)) waiting=$((waiting + w)) leased=$((leased + l))',
+  '  [ "$cursor" != 0 ] || break',
+  'done',
+  'printf \'%s\\n\' "$requeued" "$dead" "$waiting" "$leased"',
+].join('\n');
+
 /** `<workflow>-requeue-expired`. */
 export function recoveryCronJobName(workflow: string): string {
   const name = `${workflow}-requeue-expired`;
@@ -60,9 +84,9 @@ export function recoveryCronJobName(workflow: string): string {
 
 /**
  * Recovery of the items of dead workers, in the cluster: per workflow, a CronJob that runs
- * `redis-cli -e --eval requeue-expired.lua` as the admin user, with the Redis image we already
- * deploy. The script is the queue tool's own (protocol/lua/requeue-expired.lua, bundled),
- * mounted from a ConfigMap. A run fails loudly: an error reply (`-e`), a failed AUTH (then
+ * `redis-cli -e --eval requeue-expired.lua` as the admin user, call after call
+ * ({@link RECOVERY_LOOP}), with the Redis image we already deploy. The script is the queue
+ * tool's own (protocol/lua/requeue-expired.lua, bundled), mounted from a ConfigMap. A run fails loudly: an error reply (`-e`), a failed AUTH (then
  * NOPERM), or a run longer than {@link RECOVERY_TIMEOUT_SECONDS} exits non-zero, and the Job
  * shows as failed.
  *
@@ -106,7 +130,7 @@ export class QueueRecovery extends Construct {
         spec: {
           schedule: this.schedule,
           suspend: this.suspend,
-          // Runs never overlap; the script is atomic anyway, this just avoids a pile-up.
+          // Runs never overlap; each call of the script is atomic anyway, this just avoids a pile-up.
           concurrencyPolicy: 'Forbid',
           startingDeadlineSeconds: 120,
           successfulJobsHistoryLimit: 1,
@@ -129,11 +153,11 @@ export class QueueRecovery extends Construct {
                     name: 'requeue-expired',
                     image: redis.image,
                     imagePullPolicy: 'IfNotPresent',
-                    // Prints: requeued, dead-lettered, waiting (grace period), leased. `-e`: an
-                    // error reply exits 1; without it redis-cli exits 0 and the Job looks fine.
+                    // Prints the run's requeued, dead-lettered, waiting (grace period), leased. `-e`:
+                    // an error reply exits 1; without it redis-cli exits 0 and the Job looks fine.
                     // `timeout` bounds connecting and the script alike (redis-cli has no read timeout).
                     command: [
-                      'timeout', String(RECOVERY_TIMEOUT_SECONDS),
+                      'timeout', String(RECOVERY_TIMEOUT_SECONDS), 'sh', '-c', RECOVERY_LOOP, 'requeue-expired',
                       'redis-cli', '-e', '--user', redis.adminUser, '-h', redis.serviceHost, '-p', String(redis.port),
                       '--eval', `/scripts/${scriptFile}`, ...keys, ',', ...args,
                     ],

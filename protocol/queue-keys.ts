@@ -16,10 +16,11 @@ export interface QueueKeys {
   readonly leasePrefix: string;
   /**
    * Record of every scene ID ever enqueued: the dedupe record that survives completion.
-   * A string: the concatenation of one 16-byte digest per recorded scene (MurmurHash3_x86_128,
-   * see queue/digest.ts), appended by protocol/lua/enqueue.lua together with the push of the
-   * batch's items. A scene pushed again with `--force` is appended again, so STRLEN / 16 counts
-   * recordings, not distinct scenes. Workers never read it.
+   * Strings of one 16-byte digest per recorded scene (MurmurHash3_x86_128, see queue/digest.ts),
+   * appended by protocol/lua/enqueue.lua together with the push of the batch's items. Kept in
+   * shards of a bounded size (see {@link recordShardKey}), so that it never reaches Redis's
+   * maximum string size: this key is shard 0. A scene pushed again with `--force` is appended
+   * again, so bytes / 16 counts recordings, not distinct scenes. Workers never read it.
    */
   readonly enqueued: string;
   /**
@@ -54,6 +55,16 @@ export function queueKeys(queue: string): QueueKeys {
     deadLetter: `${queue}:dead_letter`,
     snapshotPrefix: `${queue}:force_snapshot:`,
   };
+}
+
+/**
+ * Shard `index` of the dedupe record: `Q:enqueued` for 0 (what versions before shards wrote:
+ * their record is shard 0), `Q:enqueued:<index>` after it. Shards are filled in order, each up
+ * to a bounded size, and never empty: the record ends at the first missing shard
+ * (protocol/lua/includes/record-shards.lua reads it the same way).
+ */
+export function recordShardKey(keys: Pick<QueueKeys, 'enqueued'>, index: number): string {
+  return index === 0 ? keys.enqueued : `${keys.enqueued}:${index}`;
 }
 
 /**

@@ -88,11 +88,13 @@ export function resolveTarget(workflowName: string | undefined, queue: string | 
 }
 
 /**
- * When `name` is one of a queue's own keys (`jobS2:processing`, `jobS2:enqueued`, a lease key…),
- * that queue and the key's role: using it as a queue would push work items into another
- * queue's bookkeeping.
+ * When `name` is one of a queue's own keys (`jobS2:processing`, `jobS2:enqueued` and its shards
+ * `jobS2:enqueued:<i>`, a lease key…), that queue and the key's role: using it as a queue would
+ * push work items into another queue's bookkeeping.
  */
 export function internalKeyOf(name: string): { queue: string; role: string } | undefined {
+  const shard = /^(.+):\d+$/.exec(name);
+  if (shard && shard[1].endsWith(queueKeys('').enqueued)) return internalKeyOf(shard[1]);
   for (const [role, suffix] of Object.entries(queueKeys(''))) {
     if (role === 'pending') continue;
     const at = role === 'leasePrefix' || role === 'snapshotPrefix' ? name.indexOf(suffix) : name.endsWith(suffix) ? name.length - suffix.length : -1;

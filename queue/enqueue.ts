@@ -19,7 +19,7 @@ import { EnqueueLock } from './lock';
 import { checkMemoryHeadroom } from './memory';
 import { DedupeMode, PushCounts, pushScenes } from './push';
 import { snapshotQueuedScenes } from './queued-scenes';
-import { loadRecord, recordLength } from './record';
+import { loadRecord, RecordShards, recordShardLengths } from './record';
 import { argumentScenes, ChunkChecksums, MAX_LINE_CHARS, readSceneFile, readSceneFileRanges, readSceneLines, SceneLine, SceneRanges, sceneRangesOf } from './scene-lines';
 import { ValidationReport, validateScenes } from './validate';
 
@@ -120,6 +120,8 @@ export interface EnqueueOptions {
   readonly lockTtlMs: number;
   /** Valid scene IDs of the input (sizes the digest table). */
   readonly valid: number;
+  /** Bytes per shard of the dedupe record (recordShardBytes). */
+  readonly recordShardBytes: number;
   readonly onProgress?: (done: number, pushed: number) => void;
 }
 
@@ -138,14 +140,13 @@ export async function enqueueScenes(
   const unregister = onInterrupt(() => lock?.release());
   try {
     let table: DigestTable | undefined;
+    // Read in every mode that writes, to choose the shard to append to; refuses a record of another format.
+    const lengths = mode === 'dedupe' || !dryRun ? await recordShardLengths(redis, keys) : [];
     if (mode === 'dedupe') {
-      const length = await recordLength(redis, keys);
-      table = new DigestTable(valid + length / DIGEST_BYTES);
-      await loadRecord(redis, keys, length, table);
+      table = new DigestTable(valid + lengths.reduce((sum, n) => sum + n, 0) / DIGEST_BYTES);
+      await loadRecord(redis, keys, lengths, table);
     } else if (mode === 'force') {
       table = await snapshotQueuedScenes(redis, keys, new DigestTable(valid));
-    } else if (!dryRun) {
-      await recordLength(redis, keys); // refuse a record of another format before appending to it
     }
     if (!dryRun) {
       await checkMemoryHeadroom(redis, { items: valid, itemBytes: Buffer.byteLength(options.template.item(TYPICAL_SCENE)), recordBytes: DIGEST_BYTES });
@@ -158,6 +159,7 @@ export async function enqueueScenes(
       runId: options.runId,
       table,
       lock,
+      record: dryRun ? undefined : new RecordShards(keys, lengths, options.recordShardBytes),
       dryRun,
       onProgress: options.onProgress,
     });

@@ -4,6 +4,7 @@ import { DIGEST_BYTES, DIGEST_SEED, DIGEST_WORDS, DigestTable, digestBytes, Foun
 import { CliError } from './errors';
 import type { ItemTemplate } from './items';
 import type { EnqueueLock } from './lock';
+import type { RecordShards } from './record';
 import { loadLuaScript } from '../protocol/lua';
 import { bulk, CRLF, ItemBytes, PrebuiltCommand, RpushBatch } from './resp';
 import type { SceneRanges } from './scene-lines';
@@ -50,6 +51,8 @@ export interface PushOptions {
   readonly table?: DigestTable;
   /** The run's lock (not for dry runs); every batch checks and refreshes it. */
   readonly lock?: EnqueueLock;
+  /** The record's shards, to choose the one each batch is recorded in (not for dry runs). */
+  readonly record?: RecordShards;
   /** Compute the counts with reads only. */
   readonly dryRun?: boolean;
   readonly batchSize?: number;
@@ -59,15 +62,16 @@ export interface PushOptions {
 
 /**
  * Pushes the items of `scenes` in batches, several batches in flight. Each batch is one atomic
- * Lua script (protocol/lua/enqueue.lua): it checks the run still holds the lock, appends the
- * batch's digests to `Q:enqueued` and RPUSHes its items, so a run killed half-way leaves whole
- * batches behind, and a re-run pushes exactly the rest. Membership is decided here, in `table`.
+ * transaction (RPUSH, then protocol/lua/enqueue.lua): it checks the run still holds the lock,
+ * appends the batch's digests to a shard of the record (`record`) and RPUSHes its items, so a
+ * run killed half-way leaves whole batches behind, and a re-run pushes exactly the rest. Membership is decided here, in `table`.
  * Scenes come as byte ranges of the input (scene-lines.ts), hashed and copied without strings.
  */
 export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<SceneRanges>, options: PushOptions): Promise<PushCounts> {
-  const { redis, keys, template, mode, runId, table, lock, dryRun = false } = options;
+  const { redis, keys, template, mode, runId, table, lock, record, dryRun = false } = options;
   const batchSize = options.batchSize ?? BATCH_SIZE;
   if (mode !== 'none' && !table) throw new Error(`mode '${mode}' needs a digest table`);
+  if (!dryRun && !record) throw new Error('a run that pushes needs the record shards');
   const counts: PushCounts = { pushed: 0, duplicateInInput: 0, enqueuedBefore: 0, pendingOrProcessing: 0 };
   const lookup = mode === 'none' ? undefined : table;
   const skipLoaded: 'enqueuedBefore' | 'pendingOrProcessing' = mode === 'force' ? 'pendingOrProcessing' : 'enqueuedBefore';
@@ -75,9 +79,9 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
   // EVAL, not EVALSHA: the source (~2 kB a batch of 5,000 items) makes NOSCRIPT impossible.
   const source = loadLuaScript('enqueue').source;
   const ttl = String(lock?.ttlMs ?? 0);
-  const scriptHead = Buffer.from(
-    `*11\r\n$4\r\nEVAL\r\n${bulk(source)}$1\r\n4\r\n${bulk(keys.enqueueLock)}${bulk(keys.enqueued)}${bulk(keys.pending)}${bulk(keys.attempts)}${bulk(runId)}${bulk(ttl)}`,
-  );
+  // KEYS[2], the record shard, is chosen per batch.
+  const scriptHead = `*11\r\n$4\r\nEVAL\r\n${bulk(source)}$1\r\n4\r\n${bulk(keys.enqueueLock)}`;
+  const scriptMiddle = `${bulk(keys.pending)}${bulk(keys.attempts)}${bulk(runId)}${bulk(ttl)}`;
   const pendingKey = Buffer.from(bulk(keys.pending));
   const itemBytes = new ItemBytes(template);
   const headerSpace = `*${batchSize + 2}\r\n$5\r\nRPUSH\r\n`.length;
@@ -97,8 +101,9 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
    * in one synchronous call, so no other command of this connection can land inside the MULTI.
    */
   const send = async (d: Int32Array, count: number, pushBytes: Buffer): Promise<void> => {
-    const scriptArgs = `${bulk(String(count))}$${count * DIGEST_BYTES}\r\n`;
-    const scriptBytes = Buffer.concat([scriptHead, Buffer.from(scriptArgs), digestBytes(d, count), CRLF]);
+    const shard = record!.keyFor(count * DIGEST_BYTES);
+    const scriptArgs = `${scriptHead}${bulk(shard)}${scriptMiddle}${bulk(String(count))}$${count * DIGEST_BYTES}\r\n`;
+    const scriptBytes = Buffer.concat([Buffer.from(scriptArgs), digestBytes(d, count), CRLF]);
 
     const replies = [
       redis.sendCommand(new Command('multi')),

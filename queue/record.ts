@@ -1,36 +1,98 @@
 import type Redis from 'ioredis';
-import type { QueueKeys } from '../protocol/queue-keys';
+import { QueueKeys, recordShardKey } from '../protocol/queue-keys';
 import { DIGEST_BYTES, DigestTable } from './digest';
-import { CliError } from './errors';
+import { CliError, UsageError } from './errors';
 
 /** Bytes per GETRANGE of loadRecord: neither the whole record nor many round trips. */
 export const RECORD_CHUNK_BYTES = 1 << 20;
 
-/** Length in bytes of the record `Q:enqueued`, refusing a key that is not such a record. */
-export async function recordLength(redis: Redis, keys: QueueKeys): Promise<number> {
-  const type = await redis.type(keys.enqueued);
-  if (type === 'none') return 0;
-  if (type !== 'string') {
-    throw new CliError(
-      `${keys.enqueued} is a ${type}, not the dedupe record this version writes (a string of 16-byte scene digests); ` +
-        'it was written by an older version of the queue tool: migrate or delete it before enqueueing',
-    );
+/**
+ * Bytes per shard of the dedupe record (4,194,304 digests): far below Redis's maximum string
+ * size (proto-max-bulk-len, 512 MB by default), and small enough that a shard is read, copied
+ * or deleted quickly.
+ */
+export const RECORD_SHARD_BYTES = 64 * 1024 * 1024;
+
+/** Environment variable that sets another shard size (tests use a few digests). */
+export const RECORD_SHARD_BYTES_ENV = 'ARD_RECORD_SHARD_BYTES';
+
+/** The shard size: $ARD_RECORD_SHARD_BYTES, a whole number of digests up to RECORD_SHARD_BYTES, or the default. */
+export function recordShardBytes(env: Readonly<Record<string, string | undefined>>): number {
+  const value = env[RECORD_SHARD_BYTES_ENV];
+  if (value === undefined || value === '') return RECORD_SHARD_BYTES;
+  const bytes = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(bytes >= DIGEST_BYTES && bytes <= RECORD_SHARD_BYTES && bytes % DIGEST_BYTES === 0)) {
+    throw new UsageError(`$${RECORD_SHARD_BYTES_ENV} must be a multiple of ${DIGEST_BYTES} from ${DIGEST_BYTES} to ${RECORD_SHARD_BYTES} (bytes per shard of the dedupe record), got '${value}'`);
   }
-  const length = await redis.strlen(keys.enqueued);
-  if (length % DIGEST_BYTES !== 0) throw new CliError(`${keys.enqueued} has ${length} bytes, not a whole number of ${DIGEST_BYTES}-byte digests: the record is damaged`);
-  return length;
+  return bytes;
 }
 
 /**
- * Adds the digests of the record `Q:enqueued` (`length` bytes, from recordLength) to `table`,
- * reading it in RECORD_CHUNK_BYTES pieces so that the whole record and the table are never both
- * in memory. Appends after `length` (by no one: the caller holds the lock, or is a dry run) are
- * not read.
+ * The length in bytes of each shard of the record (recordShardKey), in order, up to the first
+ * missing one; refuses a shard that is not such a record, and a shard after a missing one
+ * (someone deleted part of the record: reading on would miss what came before it).
  */
-export async function loadRecord(redis: Redis, keys: QueueKeys, length: number, table: DigestTable, chunkBytes = RECORD_CHUNK_BYTES): Promise<void> {
+export async function recordShardLengths(redis: Redis, keys: QueueKeys): Promise<number[]> {
+  const lengths: number[] = [];
+  for (;;) {
+    const key = recordShardKey(keys, lengths.length);
+    const type = await redis.type(key);
+    if (type === 'none') break;
+    if (type !== 'string') {
+      throw new CliError(
+        `${key} is a ${type}, not the dedupe record this version writes (a string of 16-byte scene digests); ` +
+          'it was written by an older version of the queue tool: migrate or delete it before enqueueing',
+      );
+    }
+    const length = await redis.strlen(key);
+    if (length % DIGEST_BYTES !== 0) throw new CliError(`${key} has ${length} bytes, not a whole number of ${DIGEST_BYTES}-byte digests: the record is damaged`);
+    lengths.push(length);
+  }
+  const after = recordShardKey(keys, lengths.length + 1);
+  if ((await redis.exists(after)) === 1) {
+    throw new CliError(`the dedupe record is damaged: ${after} exists but ${recordShardKey(keys, lengths.length)} does not; rebuild it with reset-record`);
+  }
+  return lengths;
+}
+
+/**
+ * Adds the digests of the record's shards (`lengths` from recordShardLengths) to `table`,
+ * reading them in RECORD_CHUNK_BYTES pieces so that the whole record and the table are never
+ * both in memory. Appends after `lengths` (by no one: the caller holds the lock, or is a dry
+ * run) are not read.
+ */
+export async function loadRecord(redis: Redis, keys: QueueKeys, lengths: readonly number[], table: DigestTable, chunkBytes = RECORD_CHUNK_BYTES): Promise<void> {
   const step = chunkBytes - (chunkBytes % DIGEST_BYTES);
-  for (let start = 0; start < length; start += step) {
-    const chunk = await redis.getrangeBuffer(keys.enqueued, start, Math.min(start + step, length) - 1);
-    table.addRecord(chunk);
+  for (const [index, length] of lengths.entries()) {
+    const key = recordShardKey(keys, index);
+    for (let start = 0; start < length; start += step) {
+      table.addRecord(await redis.getrangeBuffer(key, start, Math.min(start + step, length) - 1));
+    }
+  }
+}
+
+/**
+ * Chooses the shard each batch's digests are appended to: the last one, or a new one after it
+ * when the batch would make the last one outgrow `shardBytes`. Batches are appended whole, in
+ * the order they are asked for (the run holds the enqueue lock, so no one else appends), so a
+ * shard outgrows `shardBytes` only when one batch (80 kB) does, with the tests' tiny shards.
+ */
+export class RecordShards {
+  private readonly lengths: number[];
+
+  constructor(
+    private readonly keys: QueueKeys,
+    lengths: readonly number[],
+    private readonly shardBytes: number,
+  ) {
+    this.lengths = lengths.length > 0 ? [...lengths] : [0];
+  }
+
+  /** The key to append `bytes` to, counted as appended. */
+  keyFor(bytes: number): string {
+    const last = this.lengths.length - 1;
+    if (this.lengths[last] > 0 && this.lengths[last] + bytes > this.shardBytes) this.lengths.push(0);
+    this.lengths[this.lengths.length - 1] += bytes;
+    return recordShardKey(this.keys, this.lengths.length - 1);
   }
 }

@@ -2,7 +2,7 @@
  * Recovery of work items whose worker died, and the dead-letter list: the logic behind the
  * `requeue-expired`, `dead-letters` and `retry-dead-letters` subcommands.
  *
- * The moves themselves are Lua scripts in protocol/lua (one atomic EVAL each); the same
+ * The moves themselves are Lua scripts in protocol/lua (atomic calls of bounded cost); the same
  * requeue-expired.lua runs in the cluster's recovery CronJob through `redis-cli --eval`.
  */
 import type Redis from 'ioredis';
@@ -29,35 +29,58 @@ export interface RequeueExpiredResult {
   readonly waitingItems: string[];
 }
 
-/**
- * Turns the reply of requeue-expired.lua called with listItems=1 into a result.
- * @throws Error if the reply does not have the documented shape.
- */
-export function parseRequeueExpiredReply(reply: unknown, queue: string, dryRun: boolean): RequeueExpiredResult {
-  const ok =
-    Array.isArray(reply) &&
-    reply.length === 7 &&
-    reply.slice(0, 4).every((n) => Number.isInteger(n)) &&
-    reply.slice(4).every((list) => Array.isArray(list) && list.every((item) => typeof item === 'string'));
-  if (!ok) throw new Error(`unexpected reply from requeue-expired.lua: ${JSON.stringify(reply)}`);
-  const [requeued, deadLettered, waiting, leased, requeuedItems, deadLetteredItems, waitingItems] = reply as [
-    number, number, number, number, string[], string[], string[],
-  ];
-  return { queue, dryRun, requeued, deadLettered, waiting, leased, requeuedItems, deadLetteredItems, waitingItems };
+/** What one call of requeue-expired.lua (listItems=1) did, and the cursor of the next call. */
+export interface RequeueExpiredCall {
+  readonly counts: readonly [requeued: number, deadLettered: number, waiting: number, leased: number];
+  readonly cursor: string;
+  readonly items: readonly [requeued: string[], deadLettered: string[], waiting: string[]];
 }
 
 /**
- * Runs requeue-expired.lua once on `queue`: every item of `Q:processing` seen without a lease for
- * `graceSeconds` goes back to the queue, or to the dead-letter list on its `maxAttempts`-th time.
+ * Turns the reply of one requeue-expired.lua call with listItems=1 into its parts.
+ * @throws Error if the reply does not have the documented shape.
+ */
+export function parseRequeueExpiredReply(reply: unknown): RequeueExpiredCall {
+  const ok =
+    Array.isArray(reply) &&
+    reply.length === 8 &&
+    reply.slice(0, 4).every((n) => Number.isInteger(n)) &&
+    typeof reply[4] === 'string' &&
+    reply.slice(5).every((list) => Array.isArray(list) && list.every((item) => typeof item === 'string'));
+  if (!ok) throw new Error(`unexpected reply from requeue-expired.lua: ${JSON.stringify(reply)}`);
+  const [requeued, deadLettered, waiting, leased, cursor, requeuedItems, deadLetteredItems, waitingItems] = reply as [
+    number, number, number, number, string, string[], string[], string[],
+  ];
+  return { counts: [requeued, deadLettered, waiting, leased], cursor, items: [requeuedItems, deadLetteredItems, waitingItems] };
+}
+
+/**
+ * Runs requeue-expired.lua on `queue`, call after call until its cursor comes back to 0 (each
+ * call looks at a bounded chunk of `Q:processing`, see the script): every item of
+ * `Q:processing` seen without a lease for `graceSeconds` goes back to the queue, or to the
+ * dead-letter list on its `maxAttempts`-th time. `chunk` is for tests.
  */
 export async function requeueExpired(
   redis: Redis,
   queue: string,
-  options: RequeueExpiredOptions = {},
+  options: RequeueExpiredOptions & { readonly chunk?: number } = {},
 ): Promise<RequeueExpiredResult> {
   const { keys, args } = requeueExpiredArguments(queueKeys(queue), options);
-  const reply = await runLuaScript(redis, loadLuaScript(REQUEUE_EXPIRED_SCRIPT), keys, [...args, '1']);
-  return parseRequeueExpiredReply(reply, queue, options.dryRun ?? false);
+  const script = loadLuaScript(REQUEUE_EXPIRED_SCRIPT);
+  const counts = [0, 0, 0, 0];
+  const items: [string[], string[], string[]] = [[], [], []];
+  let cursor = '0';
+  do {
+    const call = parseRequeueExpiredReply(
+      await runLuaScript(redis, script, keys, [...args, '1', cursor, ...(options.chunk === undefined ? [] : [String(options.chunk)])]),
+    );
+    call.counts.forEach((n, i) => (counts[i] += n));
+    call.items.forEach((list, i) => items[i].push(...list));
+    cursor = call.cursor;
+  } while (cursor !== '0');
+  const [requeued, deadLettered, waiting, leased] = counts;
+  const [requeuedItems, deadLetteredItems, waitingItems] = items;
+  return { queue, dryRun: options.dryRun ?? false, requeued, deadLettered, waiting, leased, requeuedItems, deadLetteredItems, waitingItems };
 }
 
 /** One entry of the dead-letter list. */

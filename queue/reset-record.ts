@@ -5,17 +5,17 @@
  * record by hand would let the next run push identical items next to queued ones.
  */
 import type Redis from 'ioredis';
-import type { QueueKeys } from '../protocol/queue-keys';
+import { QueueKeys, recordShardKey } from '../protocol/queue-keys';
 import { DIGEST_BYTES, DIGEST_SEED, DIGEST_WORDS, DigestTable, digestBytes, Found, murmur3x86_128 } from './digest';
 import { EnqueueLock } from './lock';
 import { forEachQueuedScene } from './queued-scenes';
-import { recordLength } from './record';
+import { recordShardLengths } from './record';
 
 /** What a reset found and wrote. */
 export interface ResetRecordResult {
   readonly queue: string;
   readonly dryRun: boolean;
-  /** Recordings in the record before (STRLEN / 16). */
+  /** Recordings in the record before (bytes of its shards / 16). */
   readonly recordedBefore: number;
   /** Items pending or processing (with and without a scene ID). */
   readonly queuedItems: number;
@@ -27,14 +27,22 @@ export interface ResetRecordResult {
 const APPEND_DIGESTS = 65_536;
 
 /**
- * Rebuilds `Q:enqueued` from the items pending or processing now, under the queue's enqueue
- * lock (no enqueue run can write meanwhile): the new record is written to a temporary key and
- * RENAMEd over the old one, so readers see the old or the new record, never half of one.
+ * Rebuilds `Q:enqueued` (all its shards) from the items pending or processing now, under the
+ * queue's enqueue lock (no enqueue run can write meanwhile): the new record is written to
+ * temporary keys, shards of `shardBytes`, which one transaction RENAMEs over the old shards
+ * while it deletes the old shards beyond them, so readers see the old or the new record,
+ * never half of one.
  */
-export async function resetRecord(redis: Redis, queue: string, keys: QueueKeys, options: { runId: string; lockTtlMs: number; dryRun: boolean }): Promise<ResetRecordResult> {
+export async function resetRecord(
+  redis: Redis,
+  queue: string,
+  keys: QueueKeys,
+  options: { runId: string; lockTtlMs: number; dryRun: boolean; shardBytes: number },
+): Promise<ResetRecordResult> {
   const lock = options.dryRun ? undefined : await EnqueueLock.acquire(redis, queue, keys, options.runId, options.lockTtlMs);
   try {
-    const recordedBefore = (await recordLength(redis, keys)) / DIGEST_BYTES;
+    const lengthsBefore = await recordShardLengths(redis, keys);
+    const recordedBefore = lengthsBefore.reduce((sum, n) => sum + n, 0) / DIGEST_BYTES;
     const table = new DigestTable(1024);
     let digests = new Int32Array(1024 * DIGEST_WORDS);
     let count = 0;
@@ -51,15 +59,24 @@ export async function resetRecord(redis: Redis, queue: string, keys: QueueKeys, 
       count += 1;
     });
     if (!options.dryRun) {
-      const temporary = `${keys.snapshotPrefix}record`;
-      await redis.unlink(temporary);
+      const temporary = { enqueued: `${keys.snapshotPrefix}record` };
+      const perShard = options.shardBytes / DIGEST_BYTES;
+      const shards = Math.ceil(count / perShard);
       const bytes = digestBytes(digests, count);
-      for (let i = 0; i < count; i += APPEND_DIGESTS) {
-        await redis.append(temporary, bytes.subarray(i * DIGEST_BYTES, Math.min(i + APPEND_DIGESTS, count) * DIGEST_BYTES));
+      for (let shard = 0; shard < shards; shard++) {
+        const key = recordShardKey(temporary, shard);
+        await redis.unlink(key);
+        for (let i = shard * perShard; i < Math.min((shard + 1) * perShard, count); i += APPEND_DIGESTS) {
+          await redis.append(key, bytes.subarray(i * DIGEST_BYTES, Math.min(i + APPEND_DIGESTS, (shard + 1) * perShard, count) * DIGEST_BYTES));
+        }
       }
       if (lock?.isLost) throw new Error(`this run lost the enqueue lock ${keys.enqueueLock}; the record was not changed`);
-      if (count === 0) await redis.unlink(keys.enqueued);
-      else await redis.rename(temporary, keys.enqueued);
+      const swap = redis.multi();
+      for (let shard = 0; shard < shards; shard++) swap.rename(recordShardKey(temporary, shard), recordShardKey(keys, shard));
+      for (let shard = shards; shard < lengthsBefore.length; shard++) swap.unlink(recordShardKey(keys, shard));
+      const replies = await swap.exec();
+      const failed = replies?.find(([err]) => err);
+      if (!replies || failed) throw new Error(`the new dedupe record could not replace the old one: ${String(failed?.[0] ?? 'transaction aborted')}`);
     }
     return { queue, dryRun: options.dryRun, recordedBefore, queuedItems, recordedAfter: count };
   } finally {

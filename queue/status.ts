@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { WORKFLOWS } from '../protocol/workflows';
+import { loadLuaScript } from '../protocol/lua';
 import { leaseKey, queueKeys } from '../protocol/queue-keys';
 import { resolveTarget, Target } from './args';
 import { DIGEST_BYTES } from './digest';
@@ -17,7 +18,7 @@ export interface QueueStatus {
   /** Processing items without a lease: their worker died; recovery will requeue them. */
   readonly expired: number;
   readonly deadLettered: number;
-  /** Scenes recorded in `Q:enqueued` (its length / 16), re-recordings by `enqueue --force` included. */
+  /** Scenes recorded in `Q:enqueued` (the bytes of its shards / 16), re-recordings by `enqueue --force` included. */
   readonly enqueued: number;
   /**
    * Recordings whose item has finished: `enqueued − pending − processing − deadLettered`, at
@@ -78,22 +79,24 @@ function value<T>([err, result]: Reply): T {
 
 /**
  * Reads the status of `targets` with counters and list lengths only, whatever the queues'
- * lengths: one MULTI of LLEN, STRLEN and LRANGE of `Q:processing` (about one item per worker)
- * for all queues, then, if any item is processing, one MULTI that re-reads `Q:processing` and
- * checks each item's lease key. An item counts as expired only if it is still in processing at
+ * lengths: one MULTI of LLEN, STRLEN (of every shard of the record, one small script) and
+ * LRANGE of `Q:processing` (about one item per worker) for all queues, then, if any item is
+ * processing, one MULTI that re-reads `Q:processing` and checks each item's lease key. An item counts as expired only if it is still in processing at
  * that second, atomic look and has no lease, so a worker completing an item between the two
  * reads (LREM, then DEL of its lease) is not mistaken for a dead one.
  */
 export async function readStatuses(redis: Redis, targets: readonly Target[]): Promise<QueueStatus[]> {
   const keys = targets.map((t) => queueKeys(t.queue));
   const first = redis.multi();
-  for (const k of keys) first.llen(k.pending).lrange(k.processing, 0, -1).llen(k.deadLetter).strlen(k.enqueued);
+  const recordBytes = loadLuaScript('record-bytes').source;
+  for (const k of keys) first.llen(k.pending).lrange(k.processing, 0, -1).llen(k.deadLetter).strlen(k.enqueued).eval(recordBytes, 1, k.enqueued, '1');
   const counts = replies((await first.exec()) as Reply[] | null);
   const raw = await Promise.all(
     keys.map(async (k, i) => {
-      const [pending, processing, deadLettered, record] = counts.slice(4 * i, 4 * i + 4);
-      // The record is a string of 16-byte digests; a hash left by an older version counts its fields.
-      const enqueued = record[0] ? await redis.hlen(k.enqueued) : Math.floor(value<number>(record) / DIGEST_BYTES);
+      const [pending, processing, deadLettered, record, moreShards] = counts.slice(5 * i, 5 * i + 5);
+      // The record is strings of 16-byte digests (shard 0, and the shards after it); a hash left
+      // by an older version in shard 0 counts its fields.
+      const enqueued = record[0] ? await redis.hlen(k.enqueued) : Math.floor((value<number>(record) + value<number>(moreShards)) / DIGEST_BYTES);
       return { pending: value<number>(pending), items: value<string[]>(processing), deadLettered: value<number>(deadLettered), enqueued };
     }),
   );

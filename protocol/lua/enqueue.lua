@@ -9,7 +9,8 @@
 -- by EVAL, not EVALSHA, so that a script cache flushed mid-run (NOSCRIPT) cannot fail it.
 --
 -- KEYS[1]  Q:enqueue_lock, holding the id of the run allowed to write to Q
--- KEYS[2]  Q:enqueued, the dedupe record: a string of 16-byte scene digests (queue/digest.ts)
+-- KEYS[2]  the shard of the dedupe record Q:enqueued the client chose for this batch (Q:enqueued
+--          or Q:enqueued:<i>, see queue/record.ts): a string of 16-byte scene digests (queue/digest.ts)
 -- KEYS[3]  the pending list Q (workers BRPOPLPUSH from its right end)
 -- KEYS[4]  Q:attempts, hash item -> times recovery took it back
 -- ARGV[1]  this run's id

@@ -11,6 +11,7 @@ import { optionsHelp, pickOptions } from '../options';
 import { PROGRESS_MIN_TOTAL, ProgressBar } from '../progress';
 import type { DedupeMode, PushCounts } from '../push';
 import { withRedis } from '../redis';
+import { recordShardBytes } from '../record';
 import type { RedisEndpoint } from '../redis-url';
 import { formatValidationFailure } from '../validate';
 
@@ -132,6 +133,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
       throw new UsageError(`${input.source} holds no scene ID (an upstream command may have failed); nothing pushed. Pass --allow-empty if an empty input is expected`);
     }
     const runId = newRunId();
+    const shardBytes = recordShardBytes(ctx.env);
     let counts: PushCounts;
     try {
       counts =
@@ -148,6 +150,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
                 runId,
                 lockTtlMs: request.dryRun ? 0 : lockTtlMs(ctx.env), // a dry run takes no lock
                 valid: report.valid,
+                recordShardBytes: shardBytes,
                 onProgress: (done, n) => {
                   pushed = n;
                   bar.update(done);
@@ -192,8 +195,10 @@ and the exit code is 2.
 Options:
 ${optionsHelp(OPTIONS)}
 
-Dedupe: every scene pushed is recorded in <queue>:enqueued, a string of 16-byte digests
-(MurmurHash3_x86_128 of the scene ID), appended together with the push of each batch. A run
+Dedupe: every scene pushed is recorded in <queue>:enqueued, strings of 16-byte digests
+(MurmurHash3_x86_128 of the scene ID) in shards of 64 MiB (<queue>:enqueued, then
+<queue>:enqueued:1, ...; $ARD_RECORD_SHARD_BYTES sets another size), appended together with
+the push of each batch. A run
 loads the record, and a scene recorded there is not pushed again, whether its item is still
 queued, being processed or already done: re-running a campaign's file, or re-running after an
 interrupted run, pushes only what is missing. Repeats within the input are pushed once. Each

@@ -51,9 +51,10 @@ const HELP = `Usage: ard-queue requeue-expired [--workflow NAME | --queue NAME] 
 Gives back the items of dead workers. Every item of <queue>:processing whose lease key is
 gone (its worker died or outlived its lease) and that has been seen so for --grace-seconds
 goes back to the far end of the queue (workers take it last), or, on its K-th time, to the
-dead-letter list <queue>:dead_letter. Items held by a live worker are never touched. Each run
-is one atomic Lua script (protocol/lua/requeue-expired.lua), the same one the recovery CronJob
-runs every minute, so running it by hand alongside the CronJob is safe.
+dead-letter list <queue>:dead_letter. Items held by a live worker are never touched. A run is
+a loop of atomic calls of a Lua script (protocol/lua/requeue-expired.lua), each looking at no
+more than 200 items so that Redis is never held for long; the recovery CronJob runs the same
+script every minute, so running it by hand alongside the CronJob is safe.
 
 The first run that sees an unleased item only records when; a later run moves it once the
 grace period has passed. The grace period covers the moment between a worker's BRPOPLPUSH

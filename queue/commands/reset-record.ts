@@ -4,6 +4,7 @@ import type { CliContext, Subcommand } from '../context';
 import { EXIT } from '../errors';
 import { lockTtlMs, newRunId } from '../lock';
 import { optionsHelp, pickOptions } from '../options';
+import { recordShardBytes } from '../record';
 import { withRedis } from '../redis';
 import { ResetRecordResult, resetRecord } from '../reset-record';
 
@@ -25,8 +26,9 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const target = resolveTarget(stringFlag(values, 'workflow'), stringFlag(values, 'queue'));
   const endpoint = redisEndpointOf(values, ctx.env);
   const dryRun = values['dry-run'] === true;
+  const shardBytes = recordShardBytes(ctx.env);
   const result = await withRedis(endpoint, (redis) =>
-    resetRecord(redis, target.queue, queueKeys(target.queue), { runId: newRunId(), lockTtlMs: lockTtlMs(ctx.env), dryRun }),
+    resetRecord(redis, target.queue, queueKeys(target.queue), { runId: newRunId(), lockTtlMs: lockTtlMs(ctx.env), dryRun, shardBytes }),
   );
   if (values.json) ctx.stdout.write(JSON.stringify({ ...result, workflow: target.workflow.name }) + '\n');
   else ctx.stdout.write(formatResetRecord(result));
@@ -40,8 +42,8 @@ processing now. Use it to start a new campaign that may enqueue scenes done befo
 adopt a queue filled by other means (items pushed by hand become known to enqueue). Scenes
 queued now stay recorded, so no later enqueue can push an identical item next to them —
 which deleting the record by hand would allow. Holds the enqueue lock: it fails at once while
-an enqueue runs, and no enqueue can start meanwhile. The new record replaces the old one in
-one step (RENAME).
+an enqueue runs, and no enqueue can start meanwhile. The new record replaces the old one,
+all its shards (<queue>:enqueued, <queue>:enqueued:1, ...), in one transaction.
 
 Options:
 ${optionsHelp(OPTIONS)}

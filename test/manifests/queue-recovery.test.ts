@@ -1,4 +1,4 @@
-import { QueueRecovery, QueueRecoveryProps } from '../../lib/queue-recovery';
+import { QueueRecovery, QueueRecoveryProps, RECOVERY_LOOP } from '../../lib/queue-recovery';
 import { loadLuaScript } from '../../protocol/lua';
 import { queueKeys } from '../../protocol/queue-keys';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, REQUEUE_EXPIRED_SCRIPT, requeueExpiredArguments } from '../../protocol/recovery';
@@ -33,7 +33,8 @@ describe('QueueRecovery', () => {
     const pod = onlyOfKind(objects, 'CronJob').spec.jobTemplate.spec.template.spec;
     const { keys, args } = requeueExpiredArguments(queueKeys('jobS2'), { graceSeconds: DEFAULT_GRACE_SECONDS, maxAttempts: DEFAULT_MAX_ATTEMPTS });
     expect(pod.containers[0].command).toEqual([
-      'timeout', '60', 'redis-cli', '-e', '--user', 'admin', '-h', 'redis-master', '-p', '6379',
+      'timeout', '60', 'sh', '-c', RECOVERY_LOOP, 'requeue-expired',
+      'redis-cli', '-e', '--user', 'admin', '-h', 'redis-master', '-p', '6379',
       '--eval', '/scripts/requeue-expired.lua', ...keys, ',', ...args,
     ]);
     // The admin password from the operator's Secret, never a value.

@@ -22,6 +22,8 @@ const container = deployment.spec.template.spec.containers[0];
 const scriptConfigMap = committedObject('prod', 'ConfigMap', 'redis-exporter-script');
 const mount = container.volumeMounts.find((m: { name: string }) => m.name === 'script');
 const QUEUE = 'jobS2';
+/** The first shards of the dedupe record (protocol/queue-keys.ts, recordShardKey). */
+const RECORD_SHARDS = [`${QUEUE}:enqueued`, `${QUEUE}:enqueued:1`, `${QUEUE}:enqueued:2`];
 const PASSWORD = 'exporter-test-password';
 const ADMIN_PASSWORD = 'admin-test-password-0123456789';
 
@@ -102,11 +104,14 @@ test('the container gets its password from a Secret, never a literal', () => {
 });
 
 test('dist/prod exports the queue series, as its least-privilege ACL user, with no error and no ACL denial', async () => {
-  await redis.del(QUEUE, `${QUEUE}:processing`, `${QUEUE}:dead_letter`, `${QUEUE}:enqueued`, `${QUEUE}:unleased_since`);
+  await redis.del(QUEUE, `${QUEUE}:processing`, `${QUEUE}:dead_letter`, ...RECORD_SHARDS, `${QUEUE}:unleased_since`);
   await redis.rpush(QUEUE, 'p1', 'p2', 'p3');
   await redis.rpush(`${QUEUE}:processing`, 'w1', 'w2');
   await redis.rpush(`${QUEUE}:dead_letter`, 'd1');
-  await redis.set(`${QUEUE}:enqueued`, Buffer.alloc(16 * 10, 7)); // ten 16-byte digests
+  // The dedupe record in three shards: 10, 4 and 2 16-byte digests.
+  await redis.set(RECORD_SHARDS[0], Buffer.alloc(16 * 10, 7));
+  await redis.set(RECORD_SHARDS[1], Buffer.alloc(16 * 4, 8));
+  await redis.set(RECORD_SHARDS[2], Buffer.alloc(16 * 2, 9));
   const [seconds] = (await redis.time()) as unknown as [string, string];
   await redis.hset(`${QUEUE}:unleased_since`, 'w2', String((Number(seconds) - 120) * 1000));
   await redis.call('ACL', 'LOG', 'RESET');
@@ -120,7 +125,7 @@ test('dist/prod exports the queue series, as its least-privilege ACL user, with 
   expect({
     pending: value('pending'), processing: value('processing'), dead_letter: value('dead_letter'),
     recorded: value('recorded'), done: value('done'),
-  }).toEqual({ pending: 3, processing: 2, dead_letter: 1, recorded: 10, done: 4 });
+  }).toEqual({ pending: 3, processing: 2, dead_letter: 1, recorded: 16, done: 10 });
   expect(value('unleased_seconds')).toBeGreaterThanOrEqual(120);
   expect(value('unleased_seconds')).toBeLessThan(600);
   expect({
@@ -156,7 +161,7 @@ test("the probes' path answers 200 on the metrics port", async () => {
 });
 
 test('an empty queue reports zeros, not missing series', async () => {
-  await redis.del(QUEUE, `${QUEUE}:processing`, `${QUEUE}:dead_letter`, `${QUEUE}:enqueued`, `${QUEUE}:unleased_since`);
+  await redis.del(QUEUE, `${QUEUE}:processing`, `${QUEUE}:dead_letter`, ...RECORD_SHARDS, `${QUEUE}:unleased_since`);
   await createUser(exporterAclRules([QUEUE]));
   const { url, exporter } = await startAsDeployed();
   const metrics = parseMetrics(await scrape(url, exporter));
@@ -177,9 +182,13 @@ test.each(EXPORTER_ACL_COMMANDS.filter((c) => !NEWER_RELEASES_ONLY.includes(c)))
   expect(await aclDenials()).toContain(`command ${command}`);
 });
 
-test('without read access to the dedupe record the script is refused', async () => {
-  await createUser(exporterAclRules([QUEUE]).filter((rule) => rule !== `%R~${QUEUE}:enqueued`));
-  const { url, exporter } = await startAsDeployed();
-  await scrape(url, exporter);
-  expect(await aclDenials()).toContain(`key ${QUEUE}:enqueued`);
-});
+test.each([[`${QUEUE}:enqueued`, `${QUEUE}:enqueued`], [`${QUEUE}:enqueued:*`, `${QUEUE}:enqueued:1`]])(
+  'without read access to the dedupe record (%s) the script is refused',
+  async (pattern, key) => {
+    await redis.set(RECORD_SHARDS[0], Buffer.alloc(16, 7));
+    await createUser(exporterAclRules([QUEUE]).filter((rule) => rule !== `%R~${pattern}`));
+    const { url, exporter } = await startAsDeployed();
+    await scrape(url, exporter);
+    expect(await aclDenials()).toContain(`key ${key}`);
+  },
+);

@@ -10,7 +10,7 @@ import Redis from 'ioredis';
 import { sceneDigest } from '../../queue/digest';
 import { leaseKey, queueKeys } from '../../protocol/queue-keys';
 import { sceneOfItem as sceneOf } from '../../queue/items';
-import { QUEUE_CLI, ROOT, runCli as cli, runProcess, sceneFile, scenesFile, spawnCli } from '../support/cli';
+import { killWhen, QUEUE_CLI, ROOT, runCli as cli, runProcess, sceneFile, scenesFile, spawnCli } from '../support/cli';
 import { until } from '../support/wait';
 import { freePort, RedisServer, useRedisServer } from '../support/redis-server';
 import { s2Item as item, sceneId as scene } from '../support/scenes';
@@ -95,17 +95,8 @@ test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every s
   const count = 300_000;
   const file = scenesFile(count);
   const child = spawnCli(['enqueue', '--file', file, '--redis-url', server.url], { stdio: 'ignore', env: SHORT_LOCK });
-  let running = true;
-  const exited = new Promise((resolve) => child.on('exit', resolve)).finally(() => (running = false));
   // Kill once the first batches have landed, well before the end.
-  for (let length = 0; length === 0 && running; length = await redis.llen('jobS2')) await new Promise((r) => setTimeout(r, 2));
-  expect(running).toBe(true);
-  // Writes wait until the kill has landed, so the run cannot finish first however fast this
-  // machine is; batches it sent meanwhile die with it (their EXEC never runs) or land whole.
-  await redis.call('CLIENT', 'PAUSE', '5000', 'WRITE');
-  child.kill('SIGKILL');
-  await exited;
-  await redis.call('CLIENT', 'UNPAUSE');
+  await killWhen(child, redis, async () => (await redis.llen('jobS2')) > 0);
   const partial = await redis.llen('jobS2');
   expect(partial).toBeGreaterThan(0);
   expect(partial).toBeLessThan(count);

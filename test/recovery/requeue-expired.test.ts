@@ -1,14 +1,14 @@
-import { execFile } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { promisify } from 'util';
 import Redis from 'ioredis';
 import { leaseKey, queueKeys } from '../../protocol/queue-keys';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, requeueExpiredArguments } from '../../protocol/recovery';
 import { listDeadLetters, requeueExpired, retryDeadLetters, selectDeadLetters } from '../../queue/recovery';
 import { RedisServer, useRedisServer } from '../support/redis-server';
 import { s2Items } from '../support/scenes';
+import { LocalPod } from '../support/pod';
+import { committedObjects, onlyOfKind } from '../support/manifests';
 import { writeCommittedConfigMapFile } from './support';
 import { sleep } from '../support/wait';
 
@@ -207,13 +207,133 @@ describe('requeue-expired.lua', () => {
     );
   });
 
-  test('runs as the CronJob runs it: redis-cli --eval with KEYS , ARGV, printing four integers', async () => {
-    await redis.rpush(K.processing, A, B);
+  test('the cursor and chunk arguments are checked', async () => {
+    const { keys, args } = requeueExpiredArguments(K);
+    await expect(redis.eval(SCRIPT, 5, ...keys, ...args, '0', 'x:1')).rejects.toThrow(
+      "'cursor' (ARGV[6]) must be 0 or a cursor a previous call returned, got x:1",
+    );
+    await expect(redis.eval(SCRIPT, 5, ...keys, ...args, '0', '0', '0')).rejects.toThrow("'chunk' (ARGV[7]) must be an integer >= 1, got 0");
+  });
+});
+
+describe('a run in calls of a bounded chunk', () => {
+  /** Runs the script call after call as the CronJob does, returning each call's reply. */
+  async function calls(options: { graceSeconds: number; chunk: number; between?: () => Promise<unknown> }): Promise<(string | number)[][]> {
+    const { keys, args } = requeueExpiredArguments(K, { graceSeconds: options.graceSeconds });
+    const replies: (string | number)[][] = [];
+    let cursor = '0';
+    do {
+      const reply = (await redis.eval(SCRIPT, 5, ...keys, ...args, '0', cursor, String(options.chunk))) as (string | number)[];
+      replies.push(reply);
+      cursor = String(reply[4]);
+      await options.between?.();
+    } while (cursor !== '0');
+    return replies;
+  }
+  const looked = (reply: (string | number)[]) => reply.slice(0, 4).reduce<number>((sum, n) => sum + Number(n), 0);
+
+  test('each call looks at no more than chunk entries; summed, the run does what one look at all would', async () => {
+    const items = s2Items(10);
+    await redis.rpush(K.processing, ...items);
+    for (const item of items.slice(0, 4)) await redis.setex(leaseKey(K, item), 30, 's');
+    const [seconds] = await redis.time();
+    // Seen unleased long ago: 4 and 5 are past the grace period; 'gone' left processing.
+    await redis.hset(K.unleasedSince, items[4], '1', items[5], '1', 'gone', '1');
+    const replies = await calls({ graceSeconds: 30, chunk: 3 });
+    // 4 calls of processing (3+3+3+1 entries), then the clean-up of unleasedSince.
+    expect(replies.map(looked).slice(0, 5)).toEqual([3, 3, 3, 1, 0]);
+    expect(replies.slice(4).every((r) => looked(r) === 0 && /^(\d+:h\d+|0)$/.test(String(r[4])))).toBe(true);
+    expect(replies.map((r) => r.slice(0, 4).map(Number)).reduce((a, r) => a.map((n, i) => n + r[i]))).toEqual([2, 0, 4, 4]);
+    expect(await redis.lrange(K.processing, 0, -1)).toEqual([...items.slice(0, 4), ...items.slice(6)]);
+    expect((await redis.lrange(K.pending, 0, -1)).sort()).toEqual([items[4], items[5]].sort());
+    const since = await redis.hgetall(K.unleasedSince);
+    expect(Object.keys(since).sort()).toEqual(items.slice(6).sort());
+    expect(Object.values(since).every((ms) => Number(ms) >= Number(seconds) * 1000)).toBe(true);
+  });
+
+  test('workers taking and completing items between calls: no item lost, doubled or passed over', async () => {
+    const items = s2Items(400);
+    const expired = new Set(items.filter((_, i) => i % 4 === 0));
+    await redis.rpush(K.processing, ...items);
+    const leased = items.filter((item) => !expired.has(item));
+    for (const item of leased) await redis.setex(leaseKey(K, item), 60, 's');
+    const fresh = s2Items(200, 400);
+    await redis.rpush(K.pending, ...fresh);
+    // Between calls a worker completes a leased item (LREM, DEL) behind the cursor, and another
+    // takes and leases a fresh one (BRPOPLPUSH, SETEX): the list shifts under the cursor.
+    const completed: string[] = [];
+    const between = async () => {
+      const done = leased.pop();
+      if (done !== undefined) {
+        await worker.lrem(K.processing, 0, done);
+        await worker.del(leaseKey(K, done));
+        completed.push(done);
+      }
+      const taken = await take();
+      if (taken) await lease(taken);
+    };
+    const replies = await calls({ graceSeconds: 0, chunk: 7, between });
+    expect(Math.max(...replies.map(looked))).toBeLessThanOrEqual(7);
+    expect(completed.length).toBeGreaterThan(50);
+    expect(replies.reduce((sum, r) => sum + Number(r[0]), 0)).toBe(expired.size);
+    const pending = await redis.lrange(K.pending, 0, -1);
+    const processing = await redis.lrange(K.processing, 0, -1);
+    expect(pending.filter((item) => expired.has(item)).sort()).toEqual([...expired].sort());
+    // Each item exactly once in pending, processing or done; no leased item moved.
+    expect([...pending, ...processing, ...completed].sort()).toEqual([...items, ...fresh].sort());
+    expect(await redis.llen(K.deadLetter)).toBe(0);
+  });
+
+  test('when the entry a call looked at last leaves processing, what the run passes over is the next run\'s', async () => {
+    const items = s2Items(10); // the tail (looked at first) is items[9]
+    await redis.rpush(K.processing, ...items);
+    for (const item of items.slice(7)) await redis.setex(leaseKey(K, item), 60, 's');
+    let first = true;
+    const between = async () => {
+      if (!first) return;
+      first = false;
+      for (const done of [items[7], items[8]]) await worker.lrem(K.processing, 0, done); // 7: the anchor
+    };
+    const requeued = async (run: Promise<(string | number)[][]>) => (await run).reduce((sum, r) => sum + Number(r[0]), 0);
+    expect(await requeued(calls({ graceSeconds: 0, chunk: 3, between }))).toBe(5); // 6 and 5 passed over
+    expect(await redis.lrange(K.processing, 0, -1)).toEqual([items[5], items[6], items[9]]);
+    expect(await requeued(calls({ graceSeconds: 0, chunk: 3 }))).toBe(2);
+    expect((await redis.lrange(K.pending, 0, -1)).sort()).toEqual(items.slice(0, 7).sort());
+    expect(await redis.lrange(K.processing, 0, -1)).toEqual([items[9]]);
+  });
+
+  test('a tombstone left in processing (a call that failed half-way) is removed, never handed out', async () => {
+    await redis.rpush(K.processing, A, '\0requeue-expired: moved\0', B);
     await redis.setex(leaseKey(K, A), 30, 's');
-    const { keys, args } = requeueExpiredArguments(K, { graceSeconds: 0, maxAttempts: 3 });
-    const { stdout } = await promisify(execFile)('redis-cli', ['-p', String(server.port), '--eval', SCRIPT_FILE, ...keys, ',', ...args]);
-    expect(stdout.trim().split('\n')).toEqual(['1', '0', '0', '1']); // requeued, deadLettered, waiting, leased
-    expect(await redis.lrange(K.pending, 0, -1)).toEqual([B]);
+    const { keys, args } = requeueExpiredArguments(K, { graceSeconds: 0 });
+    expect(await redis.eval(SCRIPT, 5, ...keys, ...args)).toEqual([1, 0, 0, 1, expect.stringMatching(/^\d+:h0$/)]);
+    expect(await snapshot()).toEqual({ pending: [B], processing: [A], attempts: { [B]: '1' }, unleasedSince: {}, deadLetter: [] });
+  });
+
+  test('the recovery CronJob of dist/, run as written, loops over the calls and prints the run\'s four sums', async () => {
+    const items = s2Items(450);
+    await redis.rpush(K.processing, ...items);
+    for (const item of items.slice(0, 150)) await redis.setex(leaseKey(K, item), 30, 's');
+    await redis.hset(K.unleasedSince, ...items.slice(150, 300).flatMap((item) => [item, '1'])); // past grace
+    const password = 'requeue-expired-test-admin-password';
+    await redis.call('ACL', 'SETUSER', 'admin', 'on', `>${password}`, '~*', '&*', '+@all');
+    const objects = committedObjects('prod');
+    const pod = new LocalPod(objects, onlyOfKind(objects, 'CronJob', 's2-requeue-expired'), { 'redis-admin': { password } });
+    const toServer = (argv: string[]) => argv.map((a, i) => (argv[i - 1] === '-h' ? '127.0.0.1' : argv[i - 1] === '-p' ? String(server.port) : a));
+    try {
+      await redis.call('CONFIG', 'SET', 'slowlog-log-slower-than', '0', 'slowlog-max-len', '100000');
+      await redis.call('SLOWLOG', 'RESET');
+      // 450 entries: more than one call's chunk (the default, 200), so it must loop to see all.
+      expect(await pod.run('requeue-expired', toServer)).toEqual({ code: 0, stdout: '150\n0\n150\n150\n', stderr: '' });
+      const log = (await redis.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];
+      expect(log.filter(([, , , argv]) => /^eval/i.test(String(argv[0]))).length).toBeGreaterThanOrEqual(3);
+      expect((await redis.lrange(K.pending, 0, -1)).sort()).toEqual(items.slice(150, 300).sort());
+      expect(await redis.lrange(K.processing, 0, -1)).toEqual([...items.slice(0, 150), ...items.slice(300)]);
+      expect(await redis.hlen(K.unleasedSince)).toBe(150);
+    } finally {
+      pod.remove();
+      await redis.call('ACL', 'DELUSER', 'admin');
+    }
   });
 });
 

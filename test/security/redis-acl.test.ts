@@ -269,12 +269,15 @@ describe('the recovery CronJob of dist/, run as written against this server', ()
     expect(await admin.hexists(K.unleasedSince, item(1))).toBe(1);
   });
 
-  test('a wrong call fails the container (redis-cli -e), where without -e it would exit 0', async () => {
+  test('a wrong call fails the container: its error reply (redis-cli -e), and without -e the loop\'s check of the reply', async () => {
+    const message = 'requeue-expired: expected 5 keys (pending processing attempts unleasedSince deadLetter), got 4';
     const broken = await run({ mapArgs: dropLastKey });
     expect(broken.code).not.toBe(0);
-    expect(broken.stdout + broken.stderr).toContain('requeue-expired: expected 5 keys (pending processing attempts unleasedSince deadLetter), got 4');
+    expect(broken.stdout + broken.stderr).toContain(message);
+    expect(broken.stdout + broken.stderr).not.toContain('unexpected reply');
     const withoutE = await run({ mapArgs: (argv) => dropLastKey(argv).filter((a) => a !== '-e') });
-    expect(withoutE.code).toBe(0);
+    expect(withoutE.code).not.toBe(0);
+    expect(withoutE.stderr).toContain(`requeue-expired: unexpected reply: ${message}`);
   });
 
   test('a wrong admin password fails the container', async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { sceneIds } from './scenes';
+import type Redis from 'ioredis';
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -32,6 +33,23 @@ export interface CliOptions {
 /** Starts the queue tool in the background with `args` (from the repository root). */
 export function spawnCli(args: readonly string[], options: Pick<CliOptions, 'env'> & { stdio?: SpawnOptions['stdio'] } = {}): ChildProcess {
   return spawn(process.execPath, [QUEUE_CLI, ...args], { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: options.stdio ?? 'pipe' });
+}
+
+/**
+ * SIGKILLs `child`, a run of the queue tool, once `reached()` holds (polled every 2 ms). Writes
+ * wait until the kill has landed, so the run cannot finish first however fast this machine
+ * is; batches it sent meanwhile die with it (their EXEC never runs) or land whole.
+ * @throws Error if the run ended before.
+ */
+export async function killWhen(child: ChildProcess, redis: Redis, reached: () => Promise<boolean>): Promise<void> {
+  let running = true;
+  const exited = new Promise((resolve) => child.on('exit', resolve)).finally(() => (running = false));
+  while (running && !(await reached())) await new Promise((r) => setTimeout(r, 2));
+  if (!running) throw new Error('the run ended before it could be killed');
+  await redis.call('CLIENT', 'PAUSE', '5000', 'WRITE');
+  child.kill('SIGKILL');
+  await exited;
+  await redis.call('CLIENT', 'UNPAUSE');
 }
 
 /** Runs the queue tool to its end and collects its output. */

@@ -1,0 +1,135 @@
+/**
+ * The dedupe record in shards (issue 10, point 1): `Q:enqueued`, then `Q:enqueued:1`, … each of
+ * a bounded size, so that a long-lived queue never reaches Redis's maximum string size. Shards
+ * are a few digests here ($ARD_RECORD_SHARD_BYTES), the tool runs compiled against a real
+ * redis-server.
+ */
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import Redis from 'ioredis';
+import { sceneDigest } from '../../queue/digest';
+import { sceneOfItem } from '../../queue/items';
+import { killWhen, runCli, spawnCli } from '../support/cli';
+import { useRedisServer } from '../support/redis-server';
+import { sceneIds } from '../support/scenes';
+
+const TMP = mkdtempSync(path.join(tmpdir(), 'ard-record-shards-'));
+const fixture = useRedisServer();
+let redis: Redis;
+beforeAll(() => ({ redis } = fixture));
+beforeEach(() => redis.flushall());
+
+/** Ten digests per shard. */
+const SHARD = { ARD_RECORD_SHARD_BYTES: String(10 * 16) };
+const cli = (args: readonly string[], env: Record<string, string> = SHARD) => runCli([...args, '--redis-url', fixture.server.url], { env });
+const enqueue = async (scenes: readonly string[], ...flags: string[]) => {
+  const run = await cli(['enqueue', ...scenes, '--json', ...flags]);
+  expect(run.stderr).toBe('');
+  return JSON.parse(run.stdout);
+};
+const shardKey = (i: number) => (i === 0 ? 'jobS2:enqueued' : `jobS2:enqueued:${i}`);
+
+/** The byte length of each shard, up to the first missing one. */
+async function shardLengths(): Promise<number[]> {
+  const lengths: number[] = [];
+  for (let n = await redis.strlen(shardKey(0)); n > 0; n = await redis.strlen(shardKey(lengths.length))) lengths.push(n);
+  return lengths;
+}
+
+/** The digests of every shard, hex, in order. */
+async function recordedDigests(): Promise<string[]> {
+  const digests: string[] = [];
+  for (let i = 0; (await redis.exists(shardKey(i))) === 1; i++) {
+    const bytes = await redis.getBuffer(shardKey(i));
+    for (let at = 0; at < bytes!.length; at += 16) digests.push(bytes!.subarray(at, at + 16).toString('hex'));
+  }
+  return digests;
+}
+
+const hex = (scenes: readonly string[]) => scenes.map((s) => sceneDigest(s).toString('hex'));
+
+test('a run appends to the last shard, or to a new one when the batch would not fit; dedupe reads every shard; status counts them', async () => {
+  const scenes = sceneIds(28);
+  // A record of the current one-string format, larger than a shard: it is shard 0, read as is.
+  await redis.set(shardKey(0), Buffer.concat(scenes.slice(0, 12).map(sceneDigest)));
+  expect(await enqueue(scenes.slice(0, 17))).toMatchObject({ pushed: 5, skippedEnqueuedBefore: 12 });
+  expect(await shardLengths()).toEqual([12 * 16, 5 * 16]);
+  expect(await enqueue(scenes.slice(10, 26))).toMatchObject({ pushed: 9, skippedEnqueuedBefore: 7 });
+  expect(await shardLengths()).toEqual([12 * 16, 5 * 16, 9 * 16]); // 5 + 9 > 10: a new shard
+  expect(await enqueue(scenes)).toMatchObject({ pushed: 2, skippedEnqueuedBefore: 26 });
+  expect(await enqueue(scenes)).toMatchObject({ pushed: 0, skippedEnqueuedBefore: 28 });
+  expect(await shardLengths()).toEqual([12 * 16, 5 * 16, 9 * 16, 2 * 16]);
+  expect(await recordedDigests()).toEqual(hex([...scenes.slice(0, 12), ...scenes.slice(12, 17), ...scenes.slice(17, 26), ...scenes.slice(26)]));
+  expect((await redis.lrange('jobS2', 0, -1)).map((i) => sceneOfItem(i)).sort()).toEqual(scenes.slice(12).sort());
+
+  // --force records again, in the last shard.
+  expect(await enqueue([scenes[0]], '--force')).toMatchObject({ pushed: 1 });
+  expect(await shardLengths()).toEqual([12 * 16, 5 * 16, 9 * 16, 3 * 16]);
+  await redis.rpush('jobS2:processing', (await redis.rpop('jobS2'))!);
+  const status = await cli(['status', '--workflow', 's2', '--json']);
+  expect(JSON.parse(status.stdout)).toMatchObject({ pending: 16, processing: 1, enqueued: 29, done: 12 });
+});
+
+test('reset-record rewrites every shard in shards of the configured size and removes the old ones beyond', async () => {
+  const scenes = sceneIds(40);
+  for (let i = 0; i < 40; i += 8) await enqueue(scenes.slice(i, i + 8)); // 8 per shard: 5 shards
+  expect(await shardLengths()).toEqual([128, 128, 128, 128, 128]);
+  await redis.ltrim('jobS2', 0, 22); // 23 still pending; 17 done
+  const pending = (await redis.lrange('jobS2', 0, -1)).map((i) => sceneOfItem(i)!);
+  const reset = await cli(['reset-record', '--json']);
+  expect(JSON.parse(reset.stdout)).toMatchObject({ recordedBefore: 40, queuedItems: 23, recordedAfter: 23 });
+  expect(await shardLengths()).toEqual([160, 160, 48]);
+  expect((await recordedDigests()).sort()).toEqual(hex(pending).sort());
+  expect(await redis.exists(shardKey(3), shardKey(4))).toBe(0);
+  expect(await redis.keys('jobS2:force_snapshot:*')).toEqual([]);
+  // The done scenes may be enqueued again; the pending ones are never pushed twice.
+  expect(await enqueue(scenes)).toMatchObject({ pushed: 17, skippedEnqueuedBefore: 23 });
+  expect(await redis.llen('jobS2')).toBe(40);
+  // Nothing queued: the record is emptied, every shard gone.
+  await redis.del('jobS2');
+  expect(JSON.parse((await cli(['reset-record', '--json'])).stdout)).toMatchObject({ recordedBefore: 40, recordedAfter: 0 });
+  expect(await redis.keys('jobS2:enqueued*')).toEqual([]);
+});
+
+test('a shard after a missing one is refused as a damaged record, nothing pushed; a bad shard size exits 2', async () => {
+  await redis.set(shardKey(0), sceneDigest(sceneIds(1)[0]));
+  await redis.set(shardKey(2), sceneDigest(sceneIds(2)[1]));
+  const damaged = await cli(['enqueue', ...sceneIds(3)]);
+  expect(damaged.code).toBe(1);
+  expect(damaged.stderr).toBe('error: the dedupe record is damaged: jobS2:enqueued:2 exists but jobS2:enqueued:1 does not; rebuild it with reset-record; nothing pushed\n');
+  expect(await redis.exists('jobS2')).toBe(0);
+  for (const bad of ['100', '0', 'lots', String(128 * 1024 * 1024)]) {
+    const run = await cli(['enqueue', ...sceneIds(3)], { ARD_RECORD_SHARD_BYTES: bad });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`$ARD_RECORD_SHARD_BYTES must be a multiple of 16 from 16 to 67108864 (bytes per shard of the dedupe record), got '${bad}'`);
+  }
+});
+
+test('an interrupted run over many shards, then a re-run: every scene queued and recorded exactly once, no shard over its size', async () => {
+  const count = 100_000;
+  const file = path.join(TMP, 'many.txt');
+  writeFileSync(file, sceneIds(count).join('\n') + '\n');
+  const shardBytes = 12_000 * 16; // two 5,000-scene batches to a shard
+  const env = { ARD_RECORD_SHARD_BYTES: String(shardBytes), ARD_ENQUEUE_LOCK_MS: '1000' };
+  const child = spawnCli(['enqueue', '--file', file, '--redis-url', fixture.server.url], { stdio: 'ignore', env });
+  // Killed once a few shards are written, well before the end.
+  await killWhen(child, redis, async () => (await redis.exists(shardKey(2))) === 1);
+  const partial = await redis.llen('jobS2');
+  expect(partial).toBeGreaterThan(0);
+  expect(partial).toBeLessThan(count);
+  expect((await shardLengths()).reduce((a, n) => a + n, 0)).toBe(partial * 16); // whole batches only
+
+  while ((await redis.exists('jobS2:enqueue_lock')) === 1) await new Promise((r) => setTimeout(r, 50));
+  const rerun = await runCli(['enqueue', '--file', file, '--redis-url', fixture.server.url, '--json'], { env });
+  expect(rerun.stderr).toBe('');
+  expect(JSON.parse(rerun.stdout)).toMatchObject({ pushed: count - partial, skippedEnqueuedBefore: partial });
+  const lengths = await shardLengths();
+  expect(lengths.length).toBeGreaterThanOrEqual(9);
+  expect(Math.max(...lengths)).toBeLessThanOrEqual(shardBytes);
+  const items = await redis.lrange('jobS2', 0, -1);
+  expect(new Set(items).size).toBe(count);
+  expect((await recordedDigests()).sort()).toEqual(hex(items.map((i) => sceneOfItem(i)!)).sort());
+  const status = await cli(['status', '--workflow', 's2', '--json']);
+  expect(JSON.parse(status.stdout)).toMatchObject({ pending: count, enqueued: count, done: 0 });
+}, 120_000);
