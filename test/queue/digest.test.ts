@@ -157,7 +157,7 @@ describe('DigestTable', () => {
 
 describe('items are printable ASCII', () => {
   test('a scene ID matching a rule but not printable ASCII would be refused', () => {
-    const loose = { ...SENTINEL_2, sceneId: { ...SENTINEL_2.sceneId, pattern: /^.+$/ } };
+    const loose = { ...SENTINEL_2, sceneId: { ...SENTINEL_2.sceneId, pattern: /^.+$/, valid: undefined } }; // `valid` states the whole rule
     expect(sceneProblem(loose, 'caf\u00e9')).toBe("'caf\u00e9' contains characters that need escaping in JSON or are not printable ASCII");
     expect(sceneProblem(loose, 'a"b')).toBe(`'a"b' contains characters that need escaping in JSON or are not printable ASCII`);
     expect(sceneProblem(loose, 'plain_ID-1')).toBeUndefined();
