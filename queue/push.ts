@@ -84,21 +84,35 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
   // A first guess for Sentinel-2-sized items; a batch that outgrows it grows, and later batches
   // start at that size.
   let capacity = headerSpace + pendingKey.length + batchSize * 128;
-  const newBatch = (): RpushBatch => new RpushBatch(pendingKey, itemBytes, headerSpace, capacity);
+  // Batches whose commands Redis has answered, to be filled again (at most IN_FLIGHT + 1 exist):
+  // no garbage of megabytes per batch for the collector.
+  const answered: BatchBuffers[] = [];
+  const nextBatch = (): BatchBuffers => {
+    const reused = answered.pop();
+    reused?.rpush.reset();
+    if (reused) return reused;
+    const script = Buffer.allocUnsafe(scriptHead.length + 32 + batchSize * DIGEST_BYTES + CRLF.length);
+    scriptHead.copy(script);
+    return { rpush: new RpushBatch(pendingKey, itemBytes, headerSpace, capacity), script };
+  };
 
   let consumed = 0; // input scenes looked at
   let done = 0; // input scenes whose batch is acknowledged (or that were skipped before it)
-  let digests = new Int32Array(batchSize * DIGEST_WORDS);
-  let batch = newBatch();
+  // The digests of the batch being built; send() copies them into its command at once.
+  const digests = new Int32Array(batchSize * DIGEST_WORDS);
+  let batch = nextBatch();
 
   /**
    * Sends one batch as MULTI; RPUSH Q items…; EVAL enqueue.lua; EXEC (see the script for
    * why the items are not arguments of the script). The four commands are written back to back
    * in one synchronous call, so no other command of this connection can land inside the MULTI.
    */
-  const send = async (d: Int32Array, count: number, pushBytes: Buffer): Promise<void> => {
-    const scriptArgs = `${bulk(String(count))}$${count * DIGEST_BYTES}\r\n`;
-    const scriptBytes = Buffer.concat([scriptHead, Buffer.from(scriptArgs), digestBytes(d, count), CRLF]);
+  const send = async (d: Int32Array, count: number, pushBytes: Buffer, script: Buffer): Promise<void> => {
+    // The script's last two arguments after its head: the count and the digests.
+    let end = scriptHead.length + script.write(`${bulk(String(count))}$${count * DIGEST_BYTES}\r\n`, scriptHead.length, 'latin1');
+    end += digestBytes(d, count).copy(script, end);
+    end += CRLF.copy(script, end);
+    const scriptBytes = script.subarray(0, end);
 
     const replies = [
       redis.sendCommand(new Command('multi')),
@@ -122,12 +136,14 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
   let failure: unknown;
   const flush = async (): Promise<void> => {
     const upTo = consumed;
-    const n = batch.count;
+    const sent = batch;
+    const n = sent.rpush.count;
     if (n > 0 && dryRun) counts.pushed += n;
     if (n > 0 && !dryRun) {
-      const p: Promise<void> = send(digests, n, batch.command()).then(
+      const p: Promise<void> = send(digests, n, sent.rpush.command(), sent.script).then(
         () => {
           done = Math.max(done, upTo);
+          answered.push(sent); // Redis has read its command: its buffer may be written again
           options.onProgress?.(done, counts.pushed);
         },
         (err) => {
@@ -136,11 +152,11 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
       );
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
-      digests = new Int32Array(batchSize * DIGEST_WORDS); // the one sent is still being read
     }
     if (n > 0) {
-      capacity = batch.capacity;
-      batch = newBatch(); // the one sent is still being written
+      capacity = sent.rpush.capacity;
+      if (dryRun) sent.rpush.reset();
+      else batch = nextBatch(); // the one sent is still being written
     }
     if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
     if (failure) throw failure;
@@ -154,7 +170,7 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
       const start = starts[i];
       const end = ends[i];
       consumed += 1;
-      const off = batch.count * DIGEST_WORDS;
+      const off = batch.rpush.count * DIGEST_WORDS;
       murmur3x86_128Bytes(bytes, start, end, DIGEST_SEED, digests, off);
       if (lookup) {
         const found = lookup.add(digests, off, Found.ThisRun);
@@ -165,10 +181,10 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
           continue;
         }
       }
-      batch.add(bytes, start, end);
-      if (batch.count >= batchSize) await flush();
+      batch.rpush.add(bytes, start, end);
+      if (batch.rpush.count >= batchSize) await flush();
     }
-    if (inFlight.size === 0 && batch.count === 0) {
+    if (inFlight.size === 0 && batch.rpush.count === 0) {
       done = consumed;
       options.onProgress?.(done, counts.pushed);
     }
@@ -177,6 +193,13 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
   await Promise.all(inFlight);
   if (failure) throw failure;
   return counts;
+}
+
+/** The two commands of a batch, each in a buffer of its own, reused once Redis has answered them. */
+interface BatchBuffers {
+  readonly rpush: RpushBatch;
+  /** The EVAL of enqueue.lua: its head (script, keys, run id, TTL) written once, then the count and digests of each batch. */
+  readonly script: Buffer;
 }
 
 /** The error of a failed batch: lock lost (exit 1 with what to do), or Redis's own error. */
