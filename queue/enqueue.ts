@@ -140,7 +140,9 @@ export async function enqueueScenes(
     let table: DigestTable | undefined;
     if (mode === 'dedupe') {
       const length = await recordLength(redis, keys);
-      table = new DigestTable(valid + length / DIGEST_BYTES);
+      // Sized for the larger of the input and the record, not their sum: a re-run's scenes are
+      // mostly recorded already (a table for both would double the run's memory), and it grows if not.
+      table = new DigestTable(Math.max(valid, length / DIGEST_BYTES));
       await loadRecord(redis, keys, length, table);
     } else if (mode === 'force') {
       table = await snapshotQueuedScenes(redis, keys, new DigestTable(valid));
