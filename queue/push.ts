@@ -7,6 +7,7 @@ import type { EnqueueLock } from './lock';
 import { loadLuaScript } from '../protocol/lua';
 import { bulk, CRLF, ItemBytes, PrebuiltCommand, RpushBatch } from './resp';
 import type { SceneRanges } from './scene-lines';
+import { withThousands } from './terminal';
 
 /**
  * How scenes already known to the queue are treated:
@@ -215,7 +216,7 @@ function batchError(err: unknown, keys: QueueKeys, pushed: number): unknown {
 function lockLost(keys: QueueKeys, pushed: number): CliError {
   return new CliError(
     `this run lost the enqueue lock ${keys.enqueueLock} (it expired or was deleted, and another run may be writing to ${keys.pending}); ` +
-      `stopped after pushing ${pushed.toLocaleString('en-US')} items in whole batches; run it again to push the rest`,
+      `stopped after pushing ${withThousands(pushed)} items in whole batches; run it again to push the rest`,
     true,
   );
 }

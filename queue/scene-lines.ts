@@ -4,6 +4,7 @@ import type { Readable } from 'stream';
 import { isAscii } from 'buffer';
 import { StringDecoder } from 'string_decoder';
 import * as zlib from 'zlib';
+import { withThousands } from './terminal';
 
 /** One scene ID from the input, with where it came from for error messages. */
 export interface SceneLine {
@@ -82,7 +83,7 @@ export const MAX_LINE_CHARS = 1_000;
 
 /** The error of a line over `maxLine` characters. */
 export function lineTooLong(line: number, maxLine: number): UsageError {
-  return new UsageError(`line ${line} is longer than ${maxLine.toLocaleString('en-US')} characters (a scene ID has under 100): is this the right input?`);
+  return new UsageError(`line ${line} is longer than ${withThousands(maxLine)} characters (a scene ID has under 100): is this the right input?`);
 }
 
 /** Bytes per read of readSceneFile. */

@@ -50,3 +50,12 @@ const SGR = /\x1b\[[0-9;]*m/g;
 export function visibleLength(text: string): number {
   return text.replace(SGR, '').length;
 }
+
+/**
+ * The integer `n` with thousands separators, as `toLocaleString('en-US')` writes it
+ * (`1,000,000`), without ICU: its first use loads locale data, ~13 ms of a run.
+ */
+export function withThousands(n: number): string {
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
+}
