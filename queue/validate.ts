@@ -3,7 +3,7 @@ import { once } from 'events';
 import type { Readable, Writable } from 'stream';
 import type { WorkflowDefinition } from '../protocol/workflows';
 import { sceneProblem } from './items';
-import { HASH, LF, lineTooLong, linePieces, parseSceneLine, SceneLine, trimmedEnd, trimmedStart } from './scene-lines';
+import { HASH, isTrimmedByte, LF, lineTooLong, linePieces, parseSceneLine, SceneLine, trimmedEnd, trimmedStart } from './scene-lines';
 
 /** How many bad lines are listed before "… and N more". */
 export const MAX_REPORTED_PROBLEMS = 20;
@@ -94,12 +94,24 @@ export async function validateSceneBytes(
 ): Promise<ValidationReport> {
   const tally = new Tally(workflow, 'line');
   const { spool, maxLineChars } = options;
+  const valid = workflow.sceneId.valid;
   let line = 0;
+  let sceneLength = 0; // of the last valid ASCII scene ID
   for await (const { bytes, end, unfinished } of linePieces(chunks, options.onChunk)) {
     const ascii = isAscii(bytes.subarray(0, end + unfinished));
     const spooled = spool ? Buffer.allocUnsafe(end + 1) : undefined; // scene IDs are no longer than their lines, plus a last LF
     let spooledEnd = 0;
     for (let start = 0; start < end; ) {
+      // Nearly every line is a valid scene ID as long as the last one: checked where it lies
+      // first, without searching for its end or trimming it (`valid` refuses an LF inside).
+      const guessEnd = start + sceneLength;
+      if (ascii && guessEnd < end && bytes[guessEnd] === LF && bareScene(bytes, start, guessEnd) && valid?.(bytes, start, guessEnd)) {
+        line += 1;
+        tally.valid += 1;
+        if (spooled) spooledEnd += bytes.copy(spooled, spooledEnd, start, guessEnd + 1);
+        start = guessEnd + 1;
+        continue;
+      }
       let lineEnd = bytes.indexOf(LF, start);
       if (lineEnd === -1 || lineEnd >= end) lineEnd = end; // the input's last line, without LF
       line += 1;
@@ -107,9 +119,12 @@ export async function validateSceneBytes(
         if (lineEnd - start > maxLineChars) throw lineTooLong(line, maxLineChars);
         const sceneStart = trimmedStart(bytes, start, lineEnd);
         const sceneEnd = trimmedEnd(bytes, sceneStart, lineEnd);
-        if (sceneStart < sceneEnd && bytes[sceneStart] !== HASH && tally.checkBytes(line, bytes, sceneStart, sceneEnd) && spooled) {
-          spooledEnd += bytes.copy(spooled, spooledEnd, sceneStart, sceneEnd);
-          spooled[spooledEnd++] = LF;
+        if (sceneStart < sceneEnd && bytes[sceneStart] !== HASH && tally.checkBytes(line, bytes, sceneStart, sceneEnd)) {
+          sceneLength = sceneEnd - sceneStart;
+          if (spooled) {
+            spooledEnd += bytes.copy(spooled, spooledEnd, sceneStart, sceneEnd);
+            spooled[spooledEnd++] = LF;
+          }
         }
       } else {
         const text = bytes.toString('utf8', start, lineEnd);
@@ -129,6 +144,11 @@ export async function validateSceneBytes(
     if (spool && spooledEnd > 0 && !spool.write(spooled!.subarray(0, spooledEnd))) await once(spool, 'drain');
   }
   return tally.report();
+}
+
+/** Whether `bytes[start..end)` is a whole line as it is, not trimmed and not a comment, unless empty. */
+function bareScene(bytes: Buffer, start: number, end: number): boolean {
+  return start < end && bytes[start] !== HASH && !isTrimmedByte(bytes[start]) && !isTrimmedByte(bytes[end - 1]);
 }
 
 /** The message of a refused input: every reported line, the count of the rest, and the rule. */
