@@ -4,6 +4,8 @@
  * Each function returns a short reason naming the part, or `undefined` when the part is valid.
  */
 
+import { LastDataView } from './last-data-view';
+
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** A `YYYYMMDDTHHMMSS` date-time that exists (leap years included), named `part` in the reason. */
@@ -114,16 +116,7 @@ for (let p = 0; p < S2_LAYOUT.length; p++) {
   }
 }
 
-/** A DataView of the last buffer checked: input is checked line after line in one buffer. */
-let viewed: Uint8Array | undefined;
-let view: DataView = new DataView(new ArrayBuffer(0));
-function viewOf(bytes: Uint8Array): DataView {
-  if (bytes !== viewed) {
-    viewed = bytes;
-    view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  return view;
-}
+const lineWords = new LastDataView();
 
 /** The MGRS column letters (A-Z as bits 0-25) by UTM zone % 3, and the row letters. */
 const letterBits = (letters: string): number => [...letters].reduce((bits, c) => bits | (1 << (c.charCodeAt(0) - 65)), 0);
@@ -156,7 +149,7 @@ const LEVEL_2A = (0x32 << 8) | 0x41;
  */
 export function sentinel2Valid(bytes: Uint8Array, start: number, end: number): boolean {
   if (end - start !== S2_LAYOUT.length) return false;
-  const words = viewOf(bytes);
+  const words = lineWords.of(bytes);
   for (let w = 0; w < S2_WORDS; w++) {
     const x = words.getInt32(start + 4 * w, true);
     if ((x & S2_FIXED_MASK[w]) !== S2_FIXED[w]) return false;

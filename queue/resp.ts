@@ -5,6 +5,7 @@
  * pins ioredis to one minor version (test/queue/resp.test.ts checks the bytes on the wire).
  */
 import { Command } from 'ioredis';
+import { LastDataView } from '../protocol/last-data-view';
 import type { ItemTemplate } from './items';
 
 /**
@@ -59,9 +60,7 @@ export class RpushBatch {
   private templateSceneBytes = -1;
   /** Whether every item so far has a scene of `templateSceneBytes`, so that items lie where the template's do. */
   private uniform = true;
-  // The DataView of the last input buffer copied from: scenes come one chunk of input after another.
-  private from: Uint8Array | undefined;
-  private fromView: DataView = new DataView(new ArrayBuffer(0));
+  private readonly input = new LastDataView();
 
   constructor(
     key: Buffer,
@@ -114,11 +113,7 @@ export class RpushBatch {
   }
 
   private copyScene(bytes: Uint8Array, start: number, length: number, at: number): void {
-    if (bytes !== this.from) {
-      this.from = bytes;
-      this.fromView = viewOf(bytes);
-    }
-    const from = this.fromView;
+    const from = this.input.of(bytes);
     const to = this.view;
     let i = 0;
     for (; i + 4 <= length; i += 4) to.setInt32(at + i, from.getInt32(start + i));
