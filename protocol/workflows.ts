@@ -8,7 +8,7 @@
  * arguments to its workflow function, so `itemFields` must list exactly the keyword arguments
  * that function accepts: an unknown key crashes the worker.
  */
-import { sentinel2Problem, sentinel2PartsValid } from './scene-id-parts';
+import { sentinel2Problem, sentinel2Valid } from './scene-id-parts';
 export interface WorkflowDefinition {
   /** Short DNS-label name, used in resource names and as `--workflow` of the queue tool. */
   readonly name: string;
@@ -36,10 +36,13 @@ export interface SceneIdRule {
   /** Completes "expected …" in error messages. */
   readonly description: string;
   /**
-   * For a scene ID that matches `pattern`, whether the parts a pattern cannot check (calendar
-   * dates, grid letters) are valid too; called for every scene ID, so it must be cheap.
+   * The whole rule on bytes: whether `bytes[start..end)` is a valid scene ID, i.e. matches
+   * `pattern` (as printable ASCII without '"' and '\\') and has valid parts where a pattern cannot
+   * check them (calendar dates, grid letters). Called for every line of an ASCII input, so it
+   * must be cheap; a line it refuses goes to `pattern` and `problem`, which explain why. Without
+   * it, every line is checked as a string against `pattern` only.
    */
-  readonly partsValid?: (scene: string) => boolean;
+  readonly valid?: (bytes: Uint8Array, start: number, end: number) => boolean;
   /** Why a scene ID is wrong, naming the part; `undefined` when no part can be blamed. */
   readonly problem?: (scene: string) => string | undefined;
 }
@@ -65,7 +68,7 @@ export const SENTINEL_2: WorkflowDefinition = {
       'a Sentinel-2 product name: S2A|S2B|S2C _ MSIL1C|MSIL2A _ sensing time YYYYMMDDTHHMMSS _ Nxxxx _ ' +
       'R001-R143 _ Txxyyy (UTM zone 01-60, three letters) _ YYYYMMDDTHHMMSS, ' +
       'e.g. S2A_MSIL2A_20190812T235741_N0213_R030_T56LRR_20190813T014708',
-    partsValid: sentinel2PartsValid,
+    valid: sentinel2Valid,
     problem: sentinel2Problem,
   },
   itemFields: ['s3_bucket', 's3_dir', 'inter_dir', 'prodlevel'],

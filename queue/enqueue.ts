@@ -20,8 +20,8 @@ import { checkMemoryHeadroom } from './memory';
 import { DedupeMode, PushCounts, pushScenes } from './push';
 import { snapshotQueuedScenes } from './queued-scenes';
 import { loadRecord, RecordShards, recordShardLengths } from './record';
-import { argumentScenes, ChunkChecksums, MAX_LINE_CHARS, readSceneFile, readSceneFileRanges, readSceneLines, SceneLine, SceneRanges, sceneRangesOf } from './scene-lines';
-import { ValidationReport, validateScenes } from './validate';
+import { argumentScenes, ChunkChecksums, fileChunks, MAX_LINE_CHARS, readSceneFile, readSceneFileRanges, SceneLine, SceneRanges, sceneRangesOf } from './scene-lines';
+import { ValidationReport, validateSceneBytes, validateScenes } from './validate';
 
 /** Where the scene IDs come from. */
 export type SceneInput = { readonly kind: 'arguments'; readonly scenes: readonly string[] } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stdin' };
@@ -72,7 +72,7 @@ async function* revalidated(lines: AsyncIterable<SceneLine[]>, workflow: Workflo
 export async function validateInput(input: SceneInput, workflow: WorkflowDefinition, stdin: Readable): Promise<ValidatedInput> {
   if (input.kind === 'arguments') {
     const scenes = input.scenes;
-    const report = await validateScenes(argumentScenes(scenes), workflow, undefined, 'argument');
+    const report = await validateScenes(argumentScenes(scenes), workflow, 'argument');
     return { source: 'arguments', report, scenes: () => sceneRangesOf(argumentScenes(scenes)), dispose: () => undefined };
   }
   if (input.kind === 'file') {
@@ -81,10 +81,10 @@ export async function validateInput(input: SceneInput, workflow: WorkflowDefinit
     if (ChunkChecksums.available) {
       // The push pass checks the file is unchanged chunk by chunk instead of validating again.
       const checksums = new ChunkChecksums();
-      const report = await validateScenes(readSceneFile(file, { onChunk: (chunk) => checksums.record(chunk), maxLineChars: MAX_LINE_CHARS }), workflow);
+      const report = await validateSceneBytes(fileChunks(file), workflow, { onChunk: (chunk) => checksums.record(chunk), maxLineChars: MAX_LINE_CHARS });
       return { source: file, report, scenes: () => unchangedScenes(file, checksums), dispose: () => undefined };
     }
-    const report = await validateScenes(readSceneFile(file, { maxLineChars: MAX_LINE_CHARS }), workflow);
+    const report = await validateSceneBytes(fileChunks(file), workflow, { maxLineChars: MAX_LINE_CHARS });
     return { source: file, report, scenes: () => sceneRangesOf(revalidated(readSceneFile(file), workflow, file)), dispose: () => undefined };
   }
   const spoolDir = mkdtempSync(path.join(tmpdir(), 'ard-enqueue-'));
@@ -96,7 +96,7 @@ export async function validateInput(input: SceneInput, workflow: WorkflowDefinit
   try {
     const spoolFile = path.join(spoolDir, 'scenes.txt');
     const spool = createWriteStream(spoolFile);
-    const report = await validateScenes(readSceneLines(stdin, { maxLineChars: MAX_LINE_CHARS }), workflow, spool);
+    const report = await validateSceneBytes(stdin, workflow, { spool, maxLineChars: MAX_LINE_CHARS });
     spool.end();
     await finished(spool);
     return { source: 'stdin', report, scenes: () => readSceneFileRanges(spoolFile), dispose }; // our own file of valid (ASCII) scene IDs
@@ -143,7 +143,9 @@ export async function enqueueScenes(
     // Read in every mode that writes, to choose the shard to append to; refuses a record of another format.
     const lengths = mode === 'dedupe' || !dryRun ? await recordShardLengths(redis, keys) : [];
     if (mode === 'dedupe') {
-      table = new DigestTable(valid + lengths.reduce((sum, n) => sum + n, 0) / DIGEST_BYTES);
+      // Sized for the larger of the input and the record, not their sum: a re-run's scenes are
+      // mostly recorded already (a table for both would double the run's memory), and it grows if not.
+      table = new DigestTable(Math.max(valid, lengths.reduce((sum, n) => sum + n, 0) / DIGEST_BYTES));
       await loadRecord(redis, keys, lengths, table);
     } else if (mode === 'force') {
       table = await snapshotQueuedScenes(redis, keys, new DigestTable(valid));

@@ -127,7 +127,8 @@ export function sceneProblem(workflow: WorkflowDefinition, scene: string): strin
     // Items are built by concatenation, their RESP length counted as one byte per character, and
     // digests hash char codes as bytes: only printable ASCII without '"' and '\\' may pass.
     if (!ITEM_SAFE.test(scene)) return `${quoteForMessage(scene)} contains characters that need escaping in JSON or are not printable ASCII`;
-    if (workflow.sceneId.partsValid?.(scene) === false) {
+    const valid = workflow.sceneId.valid;
+    if (valid !== undefined && !valid(Buffer.from(scene, 'latin1'), 0, scene.length)) {
       return `${quoteForMessage(scene)} is not a valid ${workflow.name} scene ID: ${workflow.sceneId.problem?.(scene) ?? 'a part is out of range'}`;
     }
     return undefined;

@@ -6,6 +6,7 @@
  */
 import type Redis from 'ioredis';
 import { CliError } from './errors';
+import { groupDigits } from './terminal';
 
 /** Redis's cost of one list entry and its share of list nodes beyond the item's bytes (measured ~11-20 B). */
 export const LIST_ENTRY_OVERHEAD_BYTES = 24;
@@ -50,7 +51,7 @@ export async function checkMemoryHeadroom(redis: Redis, estimate: MemoryEstimate
   if (needed <= free) return;
   throw new CliError(
     `Redis has ${mb(free)} free of its maxmemory ${mb(maxmemory)} (${mb(used)} used, policy ${policy}); ` +
-      `this run needs about ${mb(needed)} (${estimate.items.toLocaleString('en-US')} items of ~${estimate.itemBytes} bytes, ${Math.round((MEMORY_MARGIN - 1) * 100)} % margin), ` +
+      `this run needs about ${mb(needed)} (${groupDigits(estimate.items)} items of ~${estimate.itemBytes} bytes, ${Math.round((MEMORY_MARGIN - 1) * 100)} % margin), ` +
       `${mb(needed - free)} more than is free. Raise Redis's maxmemory (and its memory limit), let workers drain the queue, or enqueue the input in parts`,
   );
 }

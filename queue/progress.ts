@@ -1,4 +1,5 @@
 import type { Writable } from 'stream';
+import { groupDigits } from './terminal';
 
 /** Inputs shorter than this finish before a bar would be worth drawing. */
 export const PROGRESS_MIN_TOTAL = 20_000;
@@ -8,7 +9,7 @@ export function renderProgress(done: number, total: number, elapsedMs: number, w
   const fraction = total > 0 ? Math.min(1, done / total) : 1;
   const filled = Math.round(fraction * width);
   const percent = String(Math.floor(fraction * 100)).padStart(3);
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${percent}% ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} scenes ${(elapsedMs / 1000).toFixed(1)} s`;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${percent}% ${groupDigits(done)}/${groupDigits(total)} scenes ${(elapsedMs / 1000).toFixed(1)} s`;
 }
 
 /**

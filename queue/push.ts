@@ -8,6 +8,7 @@ import type { RecordShards } from './record';
 import { loadLuaScript } from '../protocol/lua';
 import { bulk, CRLF, ItemBytes, PrebuiltCommand, RpushBatch } from './resp';
 import type { SceneRanges } from './scene-lines';
+import { groupDigits } from './terminal';
 
 /**
  * How scenes already known to the queue are treated:
@@ -64,7 +65,8 @@ export interface PushOptions {
  * Pushes the items of `scenes` in batches, several batches in flight. Each batch is one atomic
  * transaction (RPUSH, then protocol/lua/enqueue.lua): it checks the run still holds the lock,
  * appends the batch's digests to a shard of the record (`record`) and RPUSHes its items, so a
- * run killed half-way leaves whole batches behind, and a re-run pushes exactly the rest. Membership is decided here, in `table`.
+ * run killed half-way leaves whole batches behind, and a re-run pushes exactly the rest.
+ * Membership is decided here, in `table`.
  * Scenes come as byte ranges of the input (scene-lines.ts), hashed and copied without strings.
  */
 export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<SceneRanges>, options: PushOptions): Promise<PushCounts> {
@@ -79,31 +81,47 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
   // EVAL, not EVALSHA: the source (~2 kB a batch of 5,000 items) makes NOSCRIPT impossible.
   const source = loadLuaScript('enqueue').source;
   const ttl = String(lock?.ttlMs ?? 0);
-  // KEYS[2], the record shard, is chosen per batch.
-  const scriptHead = `*11\r\n$4\r\nEVAL\r\n${bulk(source)}$1\r\n4\r\n${bulk(keys.enqueueLock)}`;
+  // KEYS[2], the record shard, is chosen per batch: the script command is written from the shard on.
+  const scriptHead = Buffer.from(`*11\r\n$4\r\nEVAL\r\n${bulk(source)}$1\r\n4\r\n${bulk(keys.enqueueLock)}`);
   const scriptMiddle = `${bulk(keys.pending)}${bulk(keys.attempts)}${bulk(runId)}${bulk(ttl)}`;
+  // The shard key, the middle arguments, the count and the digests' header, at most.
+  const scriptTailRoom = Buffer.byteLength(bulk(`${keys.enqueued}:${Number.MAX_SAFE_INTEGER}`) + scriptMiddle) + 32;
   const pendingKey = Buffer.from(bulk(keys.pending));
   const itemBytes = new ItemBytes(template);
   const headerSpace = `*${batchSize + 2}\r\n$5\r\nRPUSH\r\n`.length;
   // A first guess for Sentinel-2-sized items; a batch that outgrows it grows, and later batches
   // start at that size.
   let capacity = headerSpace + pendingKey.length + batchSize * 128;
-  const newBatch = (): RpushBatch => new RpushBatch(pendingKey, itemBytes, headerSpace, capacity);
+  // Batches whose commands Redis has answered, to be filled again (at most IN_FLIGHT + 1 exist):
+  // no garbage of megabytes per batch for the collector.
+  const answered: BatchBuffers[] = [];
+  const nextBatch = (): BatchBuffers => {
+    const reused = answered.pop();
+    reused?.rpush.reset();
+    if (reused) return reused;
+    const script = Buffer.allocUnsafe(scriptHead.length + scriptTailRoom + batchSize * DIGEST_BYTES + CRLF.length);
+    scriptHead.copy(script);
+    return { rpush: new RpushBatch(pendingKey, itemBytes, headerSpace, capacity), script };
+  };
 
   let consumed = 0; // input scenes looked at
   let done = 0; // input scenes whose batch is acknowledged (or that were skipped before it)
-  let digests = new Int32Array(batchSize * DIGEST_WORDS);
-  let batch = newBatch();
+  // The digests of the batch being built; send() copies them into its command at once.
+  const digests = new Int32Array(batchSize * DIGEST_WORDS);
+  let batch = nextBatch();
 
   /**
    * Sends one batch as MULTI; RPUSH Q items…; EVAL enqueue.lua; EXEC (see the script for
    * why the items are not arguments of the script). The four commands are written back to back
    * in one synchronous call, so no other command of this connection can land inside the MULTI.
    */
-  const send = async (d: Int32Array, count: number, pushBytes: Buffer): Promise<void> => {
+  const send = async (d: Int32Array, count: number, pushBytes: Buffer, script: Buffer): Promise<void> => {
+    // The script's arguments after its head: the record shard, the middle ones, the count and the digests.
     const shard = record!.keyFor(count * DIGEST_BYTES);
-    const scriptArgs = `${scriptHead}${bulk(shard)}${scriptMiddle}${bulk(String(count))}$${count * DIGEST_BYTES}\r\n`;
-    const scriptBytes = Buffer.concat([Buffer.from(scriptArgs), digestBytes(d, count), CRLF]);
+    let end = scriptHead.length + script.write(`${bulk(shard)}${scriptMiddle}${bulk(String(count))}$${count * DIGEST_BYTES}\r\n`, scriptHead.length);
+    end += digestBytes(d, count).copy(script, end);
+    end += CRLF.copy(script, end);
+    const scriptBytes = script.subarray(0, end);
 
     const replies = [
       redis.sendCommand(new Command('multi')),
@@ -127,12 +145,14 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
   let failure: unknown;
   const flush = async (): Promise<void> => {
     const upTo = consumed;
-    const n = batch.count;
+    const sent = batch;
+    const n = sent.rpush.count;
     if (n > 0 && dryRun) counts.pushed += n;
     if (n > 0 && !dryRun) {
-      const p: Promise<void> = send(digests, n, batch.command()).then(
+      const p: Promise<void> = send(digests, n, sent.rpush.command(), sent.script).then(
         () => {
           done = Math.max(done, upTo);
+          answered.push(sent); // Redis has read its command: its buffer may be written again
           options.onProgress?.(done, counts.pushed);
         },
         (err) => {
@@ -141,11 +161,11 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
       );
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
-      digests = new Int32Array(batchSize * DIGEST_WORDS); // the one sent is still being read
     }
     if (n > 0) {
-      capacity = batch.capacity;
-      batch = newBatch(); // the one sent is still being written
+      capacity = sent.rpush.capacity;
+      if (dryRun) sent.rpush.reset();
+      else batch = nextBatch(); // the one sent is still being written
     }
     if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
     if (failure) throw failure;
@@ -159,7 +179,7 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
       const start = starts[i];
       const end = ends[i];
       consumed += 1;
-      const off = batch.count * DIGEST_WORDS;
+      const off = batch.rpush.count * DIGEST_WORDS;
       murmur3x86_128Bytes(bytes, start, end, DIGEST_SEED, digests, off);
       if (lookup) {
         const found = lookup.add(digests, off, Found.ThisRun);
@@ -170,10 +190,10 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
           continue;
         }
       }
-      batch.add(bytes, start, end);
-      if (batch.count >= batchSize) await flush();
+      batch.rpush.add(bytes, start, end);
+      if (batch.rpush.count >= batchSize) await flush();
     }
-    if (inFlight.size === 0 && batch.count === 0) {
+    if (inFlight.size === 0 && batch.rpush.count === 0) {
       done = consumed;
       options.onProgress?.(done, counts.pushed);
     }
@@ -182,6 +202,13 @@ export async function pushScenes(scenes: AsyncIterable<SceneRanges> | Iterable<S
   await Promise.all(inFlight);
   if (failure) throw failure;
   return counts;
+}
+
+/** The two commands of a batch, each in a buffer of its own, reused once Redis has answered them. */
+interface BatchBuffers {
+  readonly rpush: RpushBatch;
+  /** The EVAL of enqueue.lua: its head (script, keys, run id, TTL) written once, then the count and digests of each batch. */
+  readonly script: Buffer;
 }
 
 /** The error of a failed batch: lock lost (exit 1 with what to do), or Redis's own error. */
@@ -197,7 +224,7 @@ function batchError(err: unknown, keys: QueueKeys, pushed: number): unknown {
 function lockLost(keys: QueueKeys, pushed: number): CliError {
   return new CliError(
     `this run lost the enqueue lock ${keys.enqueueLock} (it expired or was deleted, and another run may be writing to ${keys.pending}); ` +
-      `stopped after pushing ${pushed.toLocaleString('en-US')} items in whole batches; run it again to push the rest`,
+      `stopped after pushing ${groupDigits(pushed)} items in whole batches; run it again to push the rest`,
     true,
   );
 }

@@ -4,6 +4,7 @@ import type { Readable } from 'stream';
 import { isAscii } from 'buffer';
 import { StringDecoder } from 'string_decoder';
 import * as zlib from 'zlib';
+import { groupDigits } from './terminal';
 
 /** One scene ID from the input, with where it came from for error messages. */
 export interface SceneLine {
@@ -81,8 +82,8 @@ export async function* readSceneLines(input: Readable | Iterable<Buffer>, option
 export const MAX_LINE_CHARS = 1_000;
 
 /** The error of a line over `maxLine` characters. */
-function lineTooLong(line: number, maxLine: number): UsageError {
-  return new UsageError(`line ${line} is longer than ${maxLine.toLocaleString('en-US')} characters (a scene ID has under 100): is this the right input?`);
+export function lineTooLong(line: number, maxLine: number): UsageError {
+  return new UsageError(`line ${line} is longer than ${groupDigits(maxLine)} characters (a scene ID has under 100): is this the right input?`);
 }
 
 /** Bytes per read of readSceneFile. */
@@ -100,7 +101,7 @@ export function readSceneFile(path: string, options: ReadOptions = {}): AsyncGen
 }
 
 /** The chunks of a file, READ_CHUNK_BYTES each (the last one shorter), read synchronously into one reused buffer. */
-function* fileChunks(path: string): Generator<Buffer> {
+export function* fileChunks(path: string): Generator<Buffer> {
   const fd = openSync(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
@@ -209,8 +210,9 @@ export class SceneRanges {
   }
 }
 
-const LF = 0x0a;
-const HASH = 0x23;
+export const LF = 0x0a;
+/** `#`, which starts a comment line. */
+export const HASH = 0x23;
 
 /**
  * Whether String.prototype.trim() strips the ASCII byte `b`: \t, \n, \v, \f, \r and space (but
@@ -245,9 +247,58 @@ export function scanSceneLines(bytes: Buffer, end: number, out: SceneRanges, atE
 
 /** Adds the line `bytes[start..end)` (without its LF) to `out`, trimmed, unless blank or a comment. */
 function pushTrimmedLine(bytes: Buffer, start: number, end: number, out: SceneRanges): void {
-  while (start < end && isTrimmedByte(bytes[start])) start++;
-  while (end > start && isTrimmedByte(bytes[end - 1])) end--;
+  start = trimmedStart(bytes, start, end);
+  end = trimmedEnd(bytes, start, end);
   if (start < end && bytes[start] !== HASH) out.push(start, end);
+}
+
+/** Where the ASCII line `bytes[start..end)` starts once trimmed (at `end` for a blank line). */
+export function trimmedStart(bytes: Buffer, start: number, end: number): number {
+  while (start < end && isTrimmedByte(bytes[start])) start++;
+  return start;
+}
+
+/** Where the ASCII line `bytes[start..end)` ends once trimmed. */
+export function trimmedEnd(bytes: Buffer, start: number, end: number): number {
+  while (end > start && isTrimmedByte(bytes[end - 1])) end--;
+  return end;
+}
+
+/**
+ * A piece of input for byte scans: `bytes[0..end)` holds whole lines (the last one ends with its
+ * LF, or with the input at `atEnd`), followed by `unfinished` bytes of a line that goes on in the
+ * next piece.
+ */
+export interface LinePiece {
+  readonly bytes: Buffer;
+  readonly end: number;
+  readonly unfinished: number;
+  readonly atEnd: boolean;
+}
+
+/**
+ * The bytes of `chunks` in pieces of whole lines, one piece per chunk and a last one at the end
+ * of the input: each chunk is appended to the unfinished line the piece before left, so that
+ * every line lies in one buffer. `onChunk` sees each chunk as it came, before any of its lines.
+ * One buffer is reused (grown for a line longer than a chunk): a piece is valid until the next
+ * one is requested.
+ */
+export async function* linePieces(chunks: Readable | AsyncIterable<Buffer> | Iterable<Buffer>, onChunk?: (chunk: Buffer) => void): AsyncGenerator<LinePiece> {
+  let buffer: Buffer = Buffer.allocUnsafe(2 * READ_CHUNK_BYTES);
+  let kept = 0; // bytes of an unfinished line at the front of `buffer`
+  for await (const raw of chunks as AsyncIterable<Buffer | string>) {
+    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    onChunk?.(chunk);
+    if (buffer.length - kept < chunk.length) buffer = grown(buffer, kept, kept + chunk.length);
+    chunk.copy(buffer, kept);
+    const length = kept + chunk.length;
+    // The last LF of the chunk: lines before it are whole; a line without one goes on.
+    const end = length === 0 ? 0 : buffer.lastIndexOf(LF, length - 1) + 1;
+    yield { bytes: buffer, end, unfinished: length - end, atEnd: false };
+    buffer.copyWithin(0, end, length);
+    kept = length - end;
+  }
+  yield { bytes: buffer, end: kept, unfinished: 0, atEnd: true }; // a last line without a newline
 }
 
 /**
@@ -258,33 +309,17 @@ function pushTrimmedLine(bytes: Buffer, start: number, end: number, out: SceneRa
  * one buffer. Input with non-ASCII bytes must go through readSceneFile and sceneRangesOf
  * instead: trim() strips Unicode spaces, which this byte scan does not see as spaces.
  */
-export function* readSceneFileRanges(path: string, onChunk?: (chunk: Buffer) => void): Generator<SceneRanges> {
-  const fd = openSync(path, 'r');
-  try {
-    let buffer: Buffer = Buffer.allocUnsafe(2 * READ_CHUNK_BYTES);
-    const ranges = new SceneRanges(buffer);
-    let kept = 0; // bytes of an unfinished line at the front of `buffer`
-    for (;;) {
-      if (buffer.length - kept < READ_CHUNK_BYTES) buffer = grown(buffer, kept); // a line longer than a chunk
-      const length = readSync(fd, buffer, kept, READ_CHUNK_BYTES, null);
-      if (length === 0) break;
-      onChunk?.(buffer.subarray(kept, kept + length));
-      const end = kept + length;
-      const rest = scanSceneLines(buffer, end, ranges, false);
-      if (ranges.count > 0) yield ranges; // used up before the buffer is touched again
-      buffer.copyWithin(0, rest, end);
-      kept = end - rest;
-    }
-    scanSceneLines(buffer, kept, ranges, true); // a last line without a newline
-    if (ranges.count > 0) yield ranges;
-  } finally {
-    closeSync(fd);
+export async function* readSceneFileRanges(path: string, onChunk?: (chunk: Buffer) => void): AsyncGenerator<SceneRanges> {
+  const ranges = new SceneRanges(Buffer.alloc(0));
+  for await (const { bytes, end } of linePieces(fileChunks(path), onChunk)) {
+    scanSceneLines(bytes, end, ranges, true);
+    if (ranges.count > 0) yield ranges; // used up before the buffer is touched again
   }
 }
 
-/** A buffer twice the size of `buffer`, holding its first `used` bytes. */
-function grown(buffer: Buffer, used: number): Buffer {
-  const bigger = Buffer.allocUnsafe(buffer.length * 2);
+/** A buffer of at least `needed` bytes (twice `buffer`'s size or more), holding `buffer`'s first `used` bytes. */
+function grown(buffer: Buffer, used: number, needed: number): Buffer {
+  const bigger = Buffer.allocUnsafe(Math.max(buffer.length * 2, needed));
   buffer.copy(bigger, 0, 0, used);
   return bigger;
 }

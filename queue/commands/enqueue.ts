@@ -14,6 +14,7 @@ import { withRedis } from '../redis';
 import { recordShardBytes } from '../record';
 import type { RedisEndpoint } from '../redis-url';
 import { formatValidationFailure } from '../validate';
+import { groupDigits } from '../terminal';
 
 const OPTIONS = pickOptions(
   ['file', 'workflow', 'queue', ...(Object.keys(ITEM_FIELD_OPTIONS) as FieldFlag[]), 'force', 'no-dedupe', 'dry-run', 'allow-empty', 'redis-url', 'password-file', 'timeout', 'json'],
@@ -104,7 +105,7 @@ export function makeSummary(request: EnqueueRequest, scenes: number, counts: Pus
   };
 }
 
-const n = (x: number): string => x.toLocaleString('en-US');
+const n = groupDigits;
 
 /** The one-paragraph human summary, e.g. `jobS2 (s2): pushed 3 items; skipped 1 (1 enqueued by an earlier run)`. */
 export function formatSummary(s: EnqueueSummary): string {

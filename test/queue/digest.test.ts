@@ -114,6 +114,18 @@ describe('DigestTable', () => {
     expect(table.size).toBe(5);
   });
 
+  test('digests whose h1 picks the last slot wrap around to the first slots, at any capacity', () => {
+    for (const expected of [10, 13, 100]) {
+      const table = new DigestTable(expected);
+      const last = [d(-1, 0, 0, 0), d(-1, 1, 0, 0), d(-1, 2, 0, 0), d(-2, 0, 0, 0)]; // h1 0xffffffff, 0xfffffffe
+      const first = [d(0, 0, 0, 0), d(0, 1, 0, 0)]; // h1 0: slot 0, taken by then
+      for (const v of [...last, ...first]) expect(table.add(v, 0, Found.Loaded)).toBe(Found.New);
+      for (const v of [...last, ...first]) expect(table.get(v, 0)).toBe(Found.Loaded);
+      expect(table.get(d(-1, 3, 0, 0), 0)).toBe(Found.New);
+      expect(table.size).toBe(6);
+    }
+  });
+
   test('the all-zero digest is a digest like any other (empty slots are marked apart)', () => {
     const table = new DigestTable(1);
     expect(table.get(d(0, 0, 0, 0), 0)).toBe(Found.New);
@@ -122,15 +134,18 @@ describe('DigestTable', () => {
     expect(table.size).toBe(1);
   });
 
-  test('capacity: a power of two holding the expected count within 75% load; grows past it, keeping states', () => {
+  test('capacity: the fewest slots holding the expected count within 75% load, at least 16; grows past it, keeping states', () => {
     expect(capacityFor(0)).toBe(16);
     expect(capacityFor(12)).toBe(16);
-    expect(capacityFor(13)).toBe(32);
-    expect(capacityFor(1_000_000)).toBe(2 ** 21);
-    const table = new DigestTable(0);
-    expect(table.capacity).toBe(16);
+    expect(capacityFor(13)).toBe(18);
+    expect(capacityFor(1_000_000)).toBe(1_333_334);
+    const exact = new DigestTable(1_000);
     const words = new Int32Array(4 * 1000);
     for (let i = 0; i < 1000; i++) murmur3x86_128(`scene-${i}`, DIGEST_SEED, words, 4 * i);
+    for (let i = 0; i < 1000; i++) exact.add(words, 4 * i, Found.Loaded);
+    expect([exact.capacity, exact.size]).toEqual([1334, 1000]); // full, without growing
+    const table = new DigestTable(0);
+    expect(table.capacity).toBe(16);
     for (let i = 0; i < 1000; i++) expect(table.add(words, 4 * i, i % 2 === 0 ? Found.Loaded : Found.ThisRun)).toBe(Found.New);
     expect(table.capacity).toBe(2048);
     expect(table.size).toBe(1000);
@@ -157,7 +172,7 @@ describe('DigestTable', () => {
 
 describe('items are printable ASCII', () => {
   test('a scene ID matching a rule but not printable ASCII would be refused', () => {
-    const loose = { ...SENTINEL_2, sceneId: { ...SENTINEL_2.sceneId, pattern: /^.+$/ } };
+    const loose = { ...SENTINEL_2, sceneId: { ...SENTINEL_2.sceneId, pattern: /^.+$/, valid: undefined } }; // `valid` states the whole rule
     expect(sceneProblem(loose, 'caf\u00e9')).toBe("'caf\u00e9' contains characters that need escaping in JSON or are not printable ASCII");
     expect(sceneProblem(loose, 'a"b')).toBe(`'a"b' contains characters that need escaping in JSON or are not printable ASCII`);
     expect(sceneProblem(loose, 'plain_ID-1')).toBeUndefined();

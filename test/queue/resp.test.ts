@@ -32,6 +32,21 @@ describe('RESP encoding of a batch', () => {
   test('an empty batch is RPUSH with the key alone', () => {
     expect(rpushBytes([]).toString('latin1')).toBe('*2\r\n$5\r\nRPUSH\r\n$5\r\njobS2\r\n');
   });
+
+  test('a batch filled again builds each command anew, whatever the scene lengths it held before', () => {
+    const batch = new RpushBatch(Buffer.from(bulk('jobS2')), new ItemBytes(TEMPLATE), `*${100 + 2}\r\n$5\r\nRPUSH\r\n`.length, 400);
+    const B = `S2B${A.slice(3)}`;
+    const rounds = [[A, B, A], [B, A], [A, B, A, A], [A, 'X1', B], [A, A, B, A, A, A], ['X1', A], [A, `${B}_longer`, A], [B, B, B, B, B, B, B], ['', A]];
+    for (const scenes of rounds) {
+      batch.reset();
+      for (const scene of scenes) {
+        const bytes = Buffer.from(`  ${scene}\n`, 'latin1'); // each scene in its own input buffer, at an offset
+        batch.add(bytes, 2, 2 + scene.length);
+      }
+      const items = scenes.map((scene) => TEMPLATE.item(scene));
+      expect(batch.command().toString('latin1')).toBe(`*${items.length + 2}\r\n$5\r\nRPUSH\r\n$5\r\njobS2\r\n${items.map((i) => `$${i.length}\r\n${i}\r\n`).join('')}`);
+    }
+  });
 });
 
 describe('PrebuiltCommand with the pinned ioredis', () => {

@@ -75,7 +75,7 @@ describe('scene lines as bytes (push pass)', () => {
     expect(expected).toContain('y'.repeat(READ_CHUNK_BYTES + 7));
     const chunks: Buffer[] = [];
     const scenes: string[] = [];
-    for (const ranges of readSceneFileRanges(file, (c) => chunks.push(Buffer.from(c)))) scenes.push(...rangeStrings(ranges));
+    for await (const ranges of readSceneFileRanges(file, (c) => chunks.push(Buffer.from(c)))) scenes.push(...rangeStrings(ranges));
     expect(scenes).toEqual(expected);
     // The chunks given to onChunk are the file's READ_CHUNK_BYTES reads, as in the validation pass.
     expect(chunks.slice(0, -1).every((c) => c.length === READ_CHUNK_BYTES)).toBe(true);

@@ -1,8 +1,9 @@
-import { Readable } from 'stream';
-import { LANDSAT, SENTINEL_1, SENTINEL_2 } from '../../protocol/workflows';
+import { PassThrough, Readable } from 'stream';
+import { LANDSAT, SENTINEL_1, SENTINEL_2, WorkflowDefinition } from '../../protocol/workflows';
 import { sceneProblem } from '../../queue/items';
 import { readSceneLines } from '../../queue/scene-lines';
-import { formatValidationFailure, validateScenes } from '../../queue/validate';
+import { formatValidationFailure, validateSceneBytes, validateScenes, ValidationReport } from '../../queue/validate';
+import { sceneId } from '../support/scenes';
 
 const S2 = 'S2A_MSIL2A_20190812T235741_N0213_R030_T56LRR_20190813T014708';
 
@@ -46,3 +47,94 @@ describe('scene validation', () => {
     );
   });
 });
+
+/** `bytes` cut into pieces of the given sizes, in turn (the last piece takes the rest). */
+function cut(bytes: Buffer, sizes: number[]): Buffer[] {
+  const pieces: Buffer[] = [];
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const size = sizes[i % sizes.length];
+    pieces.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return pieces;
+}
+
+/** What the string path (readSceneLines, then sceneProblem per line) reports for `text`, or the error it throws. */
+async function byStrings(text: string, workflow: WorkflowDefinition = SENTINEL_2): Promise<ValidationReport | string> {
+  return validateScenes(readSceneLines(Readable.from([Buffer.from(text)]), { maxLineChars: 1_000 }), workflow).catch((err: Error) => err.message);
+}
+
+/** What the byte pass reports for `text` read in `pieces`, the valid scene IDs it spools, or the error it throws. */
+async function byBytes(pieces: Buffer[], workflow: WorkflowDefinition = SENTINEL_2): Promise<{ report: ValidationReport | string; spooled: string }> {
+  const spool = new PassThrough();
+  const spooled: Buffer[] = [];
+  spool.on('data', (d: Buffer) => spooled.push(d));
+  const report = await validateSceneBytes(pieces, workflow, { spool, maxLineChars: 1_000 }).catch((err: Error) => err.message);
+  return { report, spooled: Buffer.concat(spooled).toString('latin1') };
+}
+
+describe('the byte pass (files and stdin)', () => {
+  // Valid and invalid IDs, comments, blank lines, CRLF and whitespace, a lone CR, JSON, and UTF-8:
+  // a comment, Unicode spaces that trim() strips around an ID, an invalid non-ASCII ID.
+  const lines = [
+    '# campaign',
+    ...Array.from({ length: 400 }, (_, i) => sceneId(i)),
+    `  ${sceneId(400)}\t\r`,
+    '',
+    ' \t ',
+    'S2A_MSIL2A_20190230T000000_N0213_R030_T56LRR_20190813T014708',
+    `${sceneId(401)}\r${sceneId(402)}`,
+    `{"in_scene":"${sceneId(403)}"}`,
+    `${sceneId(404)} ${sceneId(405)}`,
+    'S2A_MSIL2A_20190812T235741_N0213_R030_T56LAR_20190813T014708\r',
+    ...Array.from({ length: 300 }, (_, i) => sceneId(500 + i)),
+    '# café',
+    `\u00a0${sceneId(406)}\u3000`,
+    `\ufeff${sceneId(407)}\r`,
+    `S2A_MSIL2A_20190812T235741_N0213_R030_T56LRR_20190813T01470\u00e9`,
+    ...Array.from({ length: 25 }, (_, i) => `bad${i}`),
+    sceneId(408),
+  ];
+
+  test.each([
+    ['LF, last line with LF', lines.join('\n') + '\n'],
+    ['CRLF, last line without LF', lines.join('\r\n')],
+    ['ASCII only', lines.filter((l) => Buffer.byteLength(l) === l.length).join('\n')],
+  ])('gives the string path\'s report, whatever the pieces (%s); spools exactly the valid scene IDs', async (_, text) => {
+    const expected = await byStrings(text);
+    expect(typeof expected === 'object' && expected.invalid > 20 && expected.valid > 700).toBe(true);
+    const bytes = Buffer.from(text);
+    const validScenes = (await collectScenes(text)).filter((scene) => sceneProblem(SENTINEL_2, scene) === undefined);
+    // Whole, cut in 64 KiB reads, and cut anywhere: inside lines, CRLF pairs and multi-byte UTF-8 characters.
+    for (const sizes of [[bytes.length], [64 << 10], [1], [2, 3], [7, 61, 1000], [59, 60, 62]]) {
+      const { report, spooled } = await byBytes(cut(bytes, sizes));
+      expect(report).toEqual(expected);
+      expect(spooled).toBe(validScenes.map((s) => `${s}\n`).join(''));
+    }
+  });
+
+  test('a workflow without a byte rule (Landsat) gets the same verdicts line by line', async () => {
+    const text = ['LC08_L2SP_123032_20200101_20200113_02_T1', 'LC08_L2SP_123032_20200101_20200113_02_T3', '# x', sceneId(1)].join('\n');
+    const expected = await byStrings(text, LANDSAT);
+    expect(expected).toMatchObject({ valid: 1, invalid: 2 });
+    expect((await byBytes(cut(Buffer.from(text), [5]), LANDSAT)).report).toEqual(expected);
+  });
+
+  test.each([
+    ['an ASCII line', `${sceneId(1)}\n${'A'.repeat(1_001)}\n${sceneId(2)}\n`],
+    ['an ASCII line at the end, without LF', `${sceneId(1)}\n${'A'.repeat(1_001)}`],
+    ['a line of 1,001 characters in more bytes', `${sceneId(1)}\n# ${'é'.repeat(999)}\n`],
+    ['a line of 1,000 characters in more bytes (accepted)', `${sceneId(1)}\n# ${'é'.repeat(998)}\n`],
+    ['an unfinished line longer than a piece', `${sceneId(1)}\n${'B'.repeat(200_000)}`],
+    ['an unfinished non-ASCII line longer than a piece', `${sceneId(1)}\n${'é'.repeat(100_000)}`],
+  ])('refuses a line longer than 1,000 characters as the string path does: %s', async (_, text) => {
+    const expected = await byStrings(text);
+    for (const sizes of [[64 << 10], [999, 1], [3]]) expect((await byBytes(cut(Buffer.from(text), sizes))).report).toEqual(expected);
+  });
+});
+
+async function collectScenes(text: string): Promise<string[]> {
+  const scenes: string[] = [];
+  for await (const chunk of readSceneLines(Readable.from([Buffer.from(text)]))) scenes.push(...chunk.map((l) => l.scene));
+  return scenes;
+}
