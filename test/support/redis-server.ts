@@ -153,3 +153,18 @@ export function useRedisServer(options: Parameters<typeof RedisServer.start>[0] 
     },
   };
 }
+
+/**
+ * Appends `count` distinct items (`item:0`, `item:1`, …) to the list `key`, built by Redis
+ * itself: a long list for a test without generating and sending it from the test process.
+ */
+export async function fillList(redis: Redis, key: string, count: number): Promise<void> {
+  const script = `local first, last = tonumber(ARGV[1]), tonumber(ARGV[2])
+for from = first, last, 1000 do
+  local items = {}
+  for i = from, math.min(from + 999, last) do items[#items + 1] = 'item:' .. i end
+  redis.call('RPUSH', KEYS[1], unpack(items))
+end`;
+  // Calls of 100,000 items, so that no single call holds the server for long.
+  for (let from = 0; from < count; from += 100_000) await redis.eval(script, 1, key, from, Math.min(count, from + 100_000) - 1);
+}

@@ -1,0 +1,182 @@
+/** Push and record together, whatever Redis answers: script caches flushed mid-run, records Redis refuses to grow, full memory, concurrent recovery; new campaigns (issue 10). */
+import Redis from 'ioredis';
+import { exitOf, runCli as cli, sceneFile, spawnCli } from '../../support/cli';
+import { recoveryLoop } from '../../support/recovery-loop';
+import { RedisServer } from '../../support/redis-server';
+import { s2Item as item, sceneId as scene, sceneIds } from '../../support/scenes';
+import { until } from '../../support/wait';
+import { redis, server, useHardeningFixture } from './fixture';
+
+useHardeningFixture();
+
+test('an input without any scene ID is an error (exit 2) unless --allow-empty', async () => {
+  const empty = await cli(['enqueue', '--file', '-', '--redis-url', server.url], { input: '# only a comment\n\n' });
+  expect(empty.code).toBe(2);
+  expect(empty.stderr).toBe(
+    'error: stdin holds no scene ID (an upstream command may have failed); nothing pushed. Pass --allow-empty if an empty input is expected\n(see: ard-queue enqueue --help)\n',
+  );
+  const allowed = await cli(['enqueue', '--file', '-', '--allow-empty', '--redis-url', server.url], { input: '' });
+  expect(allowed.code).toBe(0);
+  expect(allowed.stdout).toMatch(/^jobS2 \(s2\): pushed 0 items/);
+});
+
+describe('push and record succeed or fail together, whatever the server answers', () => {
+  test('the script cache flushed again and again mid-run (NOSCRIPT): every scene queued and recorded once', async () => {
+    const count = 300_000;
+    const file = sceneFile('flushed.txt', sceneIds(count));
+    const child = spawnCli(['enqueue', '--file', file, '--redis-url', server.url, '--json']);
+    const done = exitOf(child);
+    let flushes = 0;
+    let exited = false;
+    void done.then(() => (exited = true));
+    await until(async () => exited || (await redis.llen('jobS2')) > 0);
+    while (!exited) {
+      await redis.script('FLUSH');
+      flushes += 1;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const run = await done;
+    expect(flushes).toBeGreaterThan(0);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(await redis.llen('jobS2')).toBe(count);
+    expect(await redis.strlen('jobS2:enqueued')).toBe(count * 16);
+  }, 120_000);
+
+  test('a record at the maximum string size (proto-max-bulk-len): exit 1, the batch not pushed', async () => {
+    const small = await RedisServer.start({ args: ['--proto-max-bulk-len', '1mb'] });
+    const client = new Redis(small.url);
+    try {
+      // A record 10 digests short of 1 MB: the next batch's APPEND is refused.
+      await client.set('jobS2:enqueued', Buffer.alloc(1024 * 1024 - 160, 1));
+      const run = await cli(['enqueue', ...sceneIds(20), '--redis-url', small.url]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        'error: the batch was not pushed: the dedupe record jobS2:enqueued refused it: ERR string exceeds maximum allowed size (proto-max-bulk-len); nothing pushed\n',
+      );
+      expect(await client.llen('jobS2')).toBe(0);
+      expect(await client.strlen('jobS2:enqueued')).toBe(1024 * 1024 - 160);
+      expect(await client.exists('jobS2:enqueue_lock')).toBe(0);
+    } finally {
+      client.disconnect();
+      await small.stop();
+    }
+  }, 30_000);
+
+  test('a record of the wrong type under --force: exit 1 with an error object for --json, nothing pushed', async () => {
+    await redis.hset('jobS2:enqueued', 'x', 'y');
+    const run = await cli(['enqueue', scene(1), scene(2), '--force', '--json', '--redis-url', server.url]);
+    expect(run.code).toBe(1);
+    // Every mode that writes reads the record's shards first (to choose the one to append to),
+    // so the wrong type is refused before anything is sent.
+    const message =
+      'jobS2:enqueued is a hash, not the dedupe record this version writes (a string of 16-byte scene digests); ' +
+      'it was written by an older version of the queue tool: migrate or delete it before enqueueing; nothing pushed';
+    expect(JSON.parse(run.stdout)).toEqual({ error: { exitCode: 1, message } });
+    expect(run.stderr).toBe(`error: ${message}\n`);
+    expect(await redis.exists('jobS2')).toBe(0);
+  });
+});
+
+test('--force never pushes a second copy of an item that workers take and recovery moves back meanwhile', async () => {
+  const count = 200_000;
+  const scenes = sceneIds(count);
+  for (let i = 0; i < count; i += 10_000) await redis.rpush('jobS2', ...scenes.slice(i, i + 10_000).map(item));
+  // Churn: a "worker" takes items from pending's right end without leasing them, and
+  // requeue-expired (grace 0: at first sight) LPUSHes them back to pending's left end.
+  const churn = new Redis(server.url);
+  const recovery = recoveryLoop(server.url, 'jobS2', { graceSeconds: 0, periodMs: 0 });
+  let running = true;
+  let moves = 0;
+  const taker = (async () => {
+    while (running) {
+      await churn.rpoplpush('jobS2', 'jobS2:processing');
+      moves += 1;
+    }
+  })();
+  try {
+    const file = sceneFile('force.txt', scenes);
+    const run = await cli(['enqueue', '--file', file, '--force', '--json', '--redis-url', server.url]);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toMatchObject({ pushed: 0, skippedPendingOrProcessing: count });
+  } finally {
+    running = false;
+    await taker;
+    await recovery.stop();
+    churn.disconnect();
+  }
+  expect(moves).toBeGreaterThan(0);
+  expect(recovery.runs.reduce((sum, r) => sum + r.requeued, 0)).toBeGreaterThan(0);
+  const all = [...(await redis.lrange('jobS2', 0, -1)), ...(await redis.lrange('jobS2:processing', 0, -1))];
+  expect(all.length).toBe(count);
+  expect(new Set(all).size).toBe(count);
+  expect(await redis.keys('jobS2:force_snapshot:*')).toEqual([]);
+}, 120_000);
+
+test('reset-record: a new campaign or a queue filled by hand never gets identical items next to queued ones', async () => {
+  // Scenes 0-2 done by an earlier campaign (recorded, gone); 3-4 pending, pushed by hand (unrecorded); 5 processing.
+  expect((await cli(['enqueue', scene(0), scene(1), scene(2), '--redis-url', server.url])).code).toBe(0);
+  await redis.del('jobS2');
+  await redis.rpush('jobS2', item(scene(3)), item(scene(4)));
+  await redis.rpush('jobS2:processing', item(scene(5)));
+  const dry = await cli(['reset-record', '--dry-run', '--json', '--redis-url', server.url]);
+  expect(JSON.parse(dry.stdout)).toEqual({ queue: 'jobS2', workflow: 's2', dryRun: true, recordedBefore: 3, queuedItems: 3, recordedAfter: 3 });
+  expect(await redis.strlen('jobS2:enqueued')).toBe(3 * 16);
+  const reset = await cli(['reset-record', '--redis-url', server.url]);
+  expect(reset.stdout).toBe('jobS2: dedupe record reset to 3 scenes (of 3 items pending or processing); it held 3 recordings\n');
+  const campaign = await cli(['enqueue', ...sceneIds(7), '--json', '--redis-url', server.url]);
+  expect(JSON.parse(campaign.stdout)).toMatchObject({ pushed: 4, skippedEnqueuedBefore: 3 });
+  const all = [...(await redis.lrange('jobS2', 0, -1)), ...(await redis.lrange('jobS2:processing', 0, -1))];
+  expect(all.sort()).toEqual(sceneIds(7).map(item).sort());
+  expect(await redis.keys('jobS2:force_snapshot:*')).toEqual([]);
+  // Refused while an enqueue holds the lock.
+  await redis.set('jobS2:enqueue_lock', 'other-run', 'PX', 30_000);
+  const locked = await cli(['reset-record', '--redis-url', server.url]);
+  expect(locked.code).toBe(1);
+  expect(locked.stderr).toMatch(/^error: another enqueue is writing to jobS2 \(run other-run/);
+});
+
+describe('memory headroom (maxmemory, noeviction)', () => {
+  let small: RedisServer;
+  let client: Redis;
+  beforeAll(async () => {
+    small = await RedisServer.start({ args: ['--maxmemory', '40mb', '--maxmemory-policy', 'noeviction'] });
+    client = new Redis(small.url);
+  }, 20_000);
+  afterAll(async () => {
+    client.disconnect();
+    await small.stop();
+  });
+  beforeEach(() => client.flushall());
+
+  test('a run that would not fit is refused with exit 1 and the amount needed, pushing nothing', async () => {
+    const file = sceneFile('too-big.txt', sceneIds(400_000));
+    const run = await cli(['enqueue', '--file', file, '--redis-url', small.url]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^error: Redis has [\d.]+ MB free of its maxmemory 40\.0 MB \([\d.]+ MB used, policy noeviction\); this run needs about [\d.]+ MB \(400,000 items of ~109 bytes, 25 % margin\), [\d.]+ MB more than is free\. Raise Redis's maxmemory \(and its memory limit\), let workers drain the queue, or enqueue the input in parts; nothing pushed\n$/,
+    );
+    expect(await client.dbsize()).toBe(0);
+    const fits = await cli(['enqueue', ...sceneIds(100), '--redis-url', small.url]);
+    expect(fits.code).toBe(0);
+    expect(await client.llen('jobS2')).toBe(100);
+  }, 60_000);
+
+  test('Redis refusing writes mid-run (OOM): exit 1 saying what was pushed, whole batches recorded, lock released', async () => {
+    const file = sceneFile('oom.txt', sceneIds(150_000));
+    const child = spawnCli(['enqueue', '--file', file, '--redis-url', small.url]);
+    const done = exitOf(child);
+    await until(async () => (await client.llen('jobS2')) > 0);
+    // Another client fills the memory while the run pushes.
+    await client.setrange('filler', 30 * 1024 * 1024, 'x');
+    const run = await done;
+    expect(run.code).toBe(1);
+    const pushed = await client.llen('jobS2');
+    expect(pushed).toBeLessThan(150_000);
+    expect(run.stderr).toMatch(new RegExp(`^error: Redis is out of memory \\(maxmemory reached\\) and refused a batch, which was not pushed: OOM .*; pushed ${pushed.toLocaleString('en-US')} of 150,000 scenes in whole batches; re-run to finish: nothing will be duplicated\n$`));
+    expect(pushed % 5_000).toBe(0);
+    expect(await client.strlen('jobS2:enqueued')).toBe(pushed * 16);
+    await client.del('filler');
+    await until(async () => (await client.exists('jobS2:enqueue_lock')) === 0, 5_000);
+  }, 60_000);
+});
