@@ -123,15 +123,15 @@ test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every s
 }, 30_000);
 
 test('a second enqueue while one is writing fails at once with exit 1, pushing nothing; the lock is released after', async () => {
-  const count = 1_000_000; // long enough a run (~0.5 s) that the second one starts while it writes
+  const count = 300_000; // about 60 batches: still writing when its first batch is seen
   const first = spawnCli(['enqueue', '--file', scenesFile(count), '--redis-url', server.url], { stdio: 'ignore' });
   const firstExit = new Promise<number | null>((resolve) => first.on('exit', resolve));
   await until(async () => (await redis.llen('jobS2')) > 0);
-  const holder = await redis.get('jobS2:enqueue_lock');
-  expect(holder).toMatch(/^\w+$/);
   // Hold every write for 2 s, so the first run cannot finish (however fast this machine is)
   // before the second one has asked for the lock; the second's SET NX waits in line too.
   await redis.call('CLIENT', 'PAUSE', '2000', 'WRITE');
+  const holder = await redis.get('jobS2:enqueue_lock');
+  expect(holder).toMatch(/^\w+$/);
   const other = scene(count + 1);
   const second = await cli(['enqueue', other, '--redis-url', server.url]);
   expect(second.code).toBe(1);
@@ -149,7 +149,7 @@ test('a second enqueue while one is writing fails at once with exit 1, pushing n
 }, 30_000);
 
 test('a run whose lock is taken mid-run stops with exit 1; its batches after that are undone, whole batches stay', async () => {
-  const count = 1_000_000;
+  const count = 300_000;
   const file = scenesFile(count);
   const child = spawnCli(['enqueue', '--file', file, '--redis-url', server.url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
