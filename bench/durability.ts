@@ -1,5 +1,5 @@
 /**
- * What durability costs: `npm run queue -- enqueue` throughput against a redis-server running
+ * What durability costs: `ard-queue enqueue` throughput against a redis-server running
  * the committed redis.conf (dist/prod/queue ConfigMap: appendonly yes, appendfsync always) versus
  * the same file with `appendfsync everysec` and with `appendonly no` (the old deployment had no
  * persistence). Same scenes, fresh server and data directory per run, median of BENCH_RUNS.
@@ -14,7 +14,7 @@ import * as path from 'path';
 import Redis from 'ioredis';
 import { RedisServer } from '../test/support/redis-server';
 import { writeCommittedRedisConf } from '../test/recovery/support';
-import { runCli } from '../test/support/cli';
+import { ARD_QUEUE, runProcess } from '../test/support/cli';
 import { sceneId } from '../test/support/scenes';
 
 const COUNT = Number(process.env.BENCH_COUNT ?? 200_000);
@@ -28,7 +28,7 @@ const VARIANTS: { label: string; args: string[] }[] = [
 ];
 
 async function enqueueSeconds(url: string, file: string): Promise<number> {
-  const run = await runCli(['enqueue', '--file', file, '--redis-url', url, '--json']);
+  const run = await runProcess(ARD_QUEUE, ['enqueue', '--file', file, '--redis-url', url, '--json']);
   if (run.code !== 0) throw new Error(`enqueue exited ${run.code}: ${run.stdout}${run.stderr}`);
   return run.ms / 1000;
 }

@@ -1,42 +1,47 @@
 /**
  * Benchmark of `enqueue` against the original deployment's mass insertion (`redis-cli --pipe` of
  * one RPUSH per item), on BENCH_COUNT (1,000,000) Sentinel-2 scenes and a fresh local
- * redis-server. Run with `npm run bench`; prints the figures and a Markdown table for the README.
+ * redis-server. Run with `npm run bench:enqueue` (alone) or `npm run bench` (with the start-up
+ * bench); prints a Markdown table for the README.
  *
- * Method: each case runs BENCH_ROUNDS (5) times interleaved with the reference, after one
- * warm-up pair: reference, case, reference, case, … Each pair gives one ratio (case wall time /
- * reference wall time of the same round); the verdicts are on the medians of those ratios, shown
- * with their min–max. Every run is checked: the list holds BENCH_COUNT items and the dedupe
- * record BENCH_COUNT digests (read through queue/record.ts).
+ * Method (bench/interleaved.ts): each case runs BENCH_ROUNDS (5) times interleaved with the
+ * reference, after one warm-up pair: case, reference, case, reference, … Each pair gives one
+ * ratio (case wall time / reference wall time of the same round); the verdicts are on the medians
+ * of those ratios, shown with their min–max. Both run under GNU time (peak RSS). Before each run
+ * Redis is emptied (or set to the state after a first enqueue); after each run the list must hold
+ * BENCH_COUNT items and the dedupe record BENCH_COUNT digests (read through queue/record.ts).
  *
  * Targets (issue 14): `--no-dedupe` ≤ 1.0× redis-cli, validate + dedupe ≤ 1.3×, peak RSS of the
  * tool ≤ 128 MiB.
  */
-import { spawn, spawnSync } from 'child_process';
-import { closeSync, createWriteStream, mkdirSync, openSync } from 'fs';
-import { cpus, loadavg } from 'os';
+import { createWriteStream, mkdirSync } from 'fs';
 import * as path from 'path';
 import { once } from 'events';
 import Redis from 'ioredis';
+import { Command, interleaved, machine, ratioRow, Row, Run, setting, table, timeRun } from './interleaved';
 import { queueKeys } from '../protocol/queue-keys';
 import { SENTINEL_2 } from '../protocol/workflows';
 import { DIGEST_BYTES } from '../queue/digest';
 import { ItemTemplate, itemFields } from '../queue/items';
 import { recordShardLengths } from '../queue/record';
+import { ARD_QUEUE } from '../test/support/cli';
 import { RedisServer } from '../test/support/redis-server';
 import { sceneId } from '../test/support/scenes';
 
-/** The tool as users run it (its primary command), from the repository root. */
-const QUEUE_COMMAND: readonly string[] = ['node', 'build/queue/cli.js'];
+/** The tool as users run it: its primary command, bin/ard-queue. */
+const QUEUE_COMMAND = ARD_QUEUE;
 
-const COUNT = Number(process.env.BENCH_COUNT ?? 1_000_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const COUNT = setting('BENCH_COUNT', 1_000_000);
+const ROUNDS = setting('BENCH_ROUNDS', 5);
 const TARGET_RSS_MIB = 128;
 const root = path.resolve(__dirname, '..');
 const dir = path.join(root, '.bench');
 const KEYS = queueKeys(SENTINEL_2.queue);
 /** The database holding the state a case starts from (the queue after a first enqueue), copied into database 0 before each run. */
 const SNAPSHOT_DB = 1;
+
+/** A case, named in the progress lines and the table. */
+type Labelled = Command & { readonly label: string };
 
 async function writeLines(file: string, line: (i: number) => string): Promise<void> {
   const out = createWriteStream(file);
@@ -52,83 +57,6 @@ async function writeLines(file: string, line: (i: number) => string): Promise<vo
   await once(out, 'finish');
 }
 
-interface Run {
-  readonly seconds: number;
-  /** Peak RSS of the command (GNU time %M), MiB. */
-  readonly rssMiB: number;
-  readonly stdout: string;
-}
-
-/** Wall time and peak RSS of a command, run from the repository root. */
-async function measure(command: readonly string[], stdinFile?: string): Promise<Run> {
-  const stdin = stdinFile ? openSync(stdinFile, 'r') : 'ignore';
-  const started = process.hrtime.bigint();
-  const child = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', ...command], { cwd: root, stdio: [stdin, 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => (stdout += d));
-  child.stderr?.on('data', (d) => (stderr += d));
-  const [code] = await once(child, 'exit');
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (typeof stdin === 'number') closeSync(stdin);
-  if (code !== 0) throw new Error(`${command.join(' ')} exited ${code}: ${stderr}`);
-  const rssMiB = Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? NaN) / 1024;
-  return { seconds, rssMiB, stdout };
-}
-
-/** One benchmarked command: how to set Redis up before it, and what must hold after it. */
-interface Case {
-  readonly label: string;
-  readonly command: readonly string[];
-  readonly stdinFile?: string;
-  /** At most this × the reference's wall time (median of the pairwise ratios). */
-  readonly targetRatio?: number;
-  prepare(): Promise<void>;
-  check(run: Run): Promise<void>;
-}
-
-interface Measured {
-  readonly case: Case;
-  readonly seconds: number[];
-  readonly referenceSeconds: number[];
-  readonly ratios: number[];
-  readonly rssMiB: number[];
-}
-
-const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
-function median(xs: number[]): number {
-  const s = sorted(xs);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-/** `median (min–max)` of `xs`, with `digits` decimals. */
-function spread(xs: number[], digits: number): string {
-  const s = sorted(xs);
-  return `${median(xs).toFixed(digits)} (${s[0].toFixed(digits)}–${s[s.length - 1].toFixed(digits)})`;
-}
-
-/** Runs `reference` and `c` in turn: one warm-up pair, then ROUNDS measured pairs. */
-async function interleaved(reference: Case, c: Case): Promise<Measured> {
-  const result: Measured = { case: c, seconds: [], referenceSeconds: [], ratios: [], rssMiB: [] };
-  for (let round = 0; round <= ROUNDS; round++) {
-    const pair: Run[] = [];
-    for (const each of [reference, c]) {
-      await each.prepare();
-      const run = await measure(each.command, each.stdinFile);
-      await each.check(run);
-      pair.push(run);
-    }
-    const [ref, run] = pair;
-    process.stderr.write(`${c.label}: ${round === 0 ? 'warm-up' : `round ${round}`}: ${run.seconds.toFixed(3)} s vs ${ref.seconds.toFixed(3)} s = ${(run.seconds / ref.seconds).toFixed(2)}×, ${run.rssMiB.toFixed(0)} MiB\n`);
-    if (round === 0) continue;
-    result.seconds.push(run.seconds);
-    result.referenceSeconds.push(ref.seconds);
-    result.ratios.push(run.seconds / ref.seconds);
-    result.rssMiB.push(run.rssMiB);
-  }
-  return result;
-}
-
 async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const scenes = path.join(dir, 'scenes.txt');
@@ -137,10 +65,9 @@ async function main(): Promise<void> {
   const rpush = (item: string): string => `*3\r\n$5\r\nRPUSH\r\n$${KEYS.pending.length}\r\n${KEYS.pending}\r\n$${Buffer.byteLength(item)}\r\n${item}\r\n`;
   await writeLines(scenes, (i) => sceneId(i) + '\n');
   await writeLines(resp, (i) => rpush(template.item(sceneId(i))));
-  const loadBefore = loadavg();
   const server = await RedisServer.start();
   const redis = new Redis(server.url);
-  const results: Measured[] = [];
+  const rows: Row[] = [];
   try {
     const expectQueue = async (label: string, items: number, digests: number): Promise<void> => {
       const length = await redis.llen(KEYS.pending);
@@ -150,37 +77,39 @@ async function main(): Promise<void> {
     };
     const summary = (run: Run): { pushed: number; skipped: number; skippedEnqueuedBefore: number } => JSON.parse(run.stdout);
     const empty = async (): Promise<void> => void (await redis.flushdb());
-    const enqueue = (...extra: string[]): string[] => [...QUEUE_COMMAND, 'enqueue', '--file', scenes, '--redis-url', server.url, '--json', ...extra];
+    const enqueue = (label: string, extra: string[], command: Pick<Command, 'before' | 'check'>): Labelled => ({
+      label,
+      command: QUEUE_COMMAND,
+      args: ['enqueue', '--file', scenes, '--redis-url', server.url, '--json', ...extra],
+      cwd: root,
+      peakRss: true,
+      ...command,
+    });
 
-    const reference: Case = {
-      label: 'redis-cli --pipe (reference: 1 RPUSH per item, no validation, no dedupe)',
-      command: ['redis-cli', '-p', String(server.port), '--pipe'],
+    const REFERENCE_LABEL = '`redis-cli --pipe`';
+    const reference: Command = {
+      label: 'redis-cli --pipe',
+      command: 'redis-cli',
+      args: ['-p', String(server.port), '--pipe'],
       stdinFile: resp,
-      prepare: empty,
+      peakRss: true,
+      before: empty,
       check: () => expectQueue('redis-cli --pipe', COUNT, 0),
     };
-    const noDedupe: Case = {
-      label: `${QUEUE_COMMAND.join(' ')} enqueue --file F --no-dedupe`,
-      command: enqueue('--no-dedupe'),
-      targetRatio: 1.0,
-      prepare: empty,
+    const noDedupe = enqueue('`ard-queue enqueue --file F --no-dedupe`', ['--no-dedupe'], {
+      before: empty,
       check: () => expectQueue('--no-dedupe', COUNT, COUNT),
-    };
-    const dedupe: Case = {
-      label: `${QUEUE_COMMAND.join(' ')} enqueue --file F (validate + dedupe), empty queue`,
-      command: enqueue(),
-      targetRatio: 1.3,
-      prepare: empty,
+    });
+    const dedupe = enqueue('`ard-queue enqueue --file F` (validate + dedupe), empty queue', [], {
+      before: empty,
       check: async (run) => {
         await expectQueue('validate + dedupe', COUNT, COUNT);
         // Nothing skipped: the generated scene IDs are distinct.
         if (summary(run).pushed !== COUNT || summary(run).skipped !== 0) throw new Error(`validate + dedupe: ${run.stdout}`);
       },
-    };
-    const again: Case = {
-      label: 'the same file again (adds nothing)',
-      command: enqueue(),
-      prepare: async () => {
+    });
+    const again = enqueue('the same file again (adds nothing)', [], {
+      before: async () => {
         await redis.flushdb();
         await redis.select(SNAPSHOT_DB);
         for (const key of await redis.keys('*')) await redis.copy(key, key, 'DB', 0, 'REPLACE');
@@ -190,47 +119,20 @@ async function main(): Promise<void> {
         await expectQueue('re-run', COUNT, COUNT);
         if (summary(run).pushed !== 0 || summary(run).skippedEnqueuedBefore !== COUNT) throw new Error(`re-run: ${run.stdout}`);
       },
-    };
+    });
 
-    results.push(await interleaved(reference, noDedupe));
-    results.push(await interleaved(reference, dedupe));
+    const row = async (c: Labelled, limit?: number): Promise<Row> => ratioRow(c.label, REFERENCE_LABEL, await interleaved(c, reference, ROUNDS), limit, TARGET_RSS_MIB);
+    rows.push(await row(noDedupe, 1.0));
+    rows.push(await row(dedupe, 1.3));
     // The state after a first enqueue, kept in SNAPSHOT_DB for the re-runs.
-    await dedupe.prepare();
-    await dedupe.check(await measure(dedupe.command));
+    await timeRun(dedupe);
     for (const key of await redis.keys('*')) await redis.copy(key, key, 'DB', SNAPSHOT_DB, 'REPLACE');
-    results.push(await interleaved(reference, again));
+    rows.push(await row(again));
   } finally {
     redis.disconnect();
     await server.stop();
   }
-  report(results, loadBefore);
-}
-
-function report(results: Measured[], loadBefore: number[]): void {
-  const version = (command: string, pattern: RegExp): string => pattern.exec(spawnSync(command, ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? '?';
-  const load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' ');
-  const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
-  out();
-  out(`${COUNT} Sentinel-2 scenes, ${ROUNDS} rounds per case after a warm-up, each interleaved with redis-cli --pipe.`);
-  out(`CPU: ${cpus()[0]?.model.trim()}, ${cpus().length} cores; Node ${process.version}; redis-server ${version('redis-server', /v=(\S+)/)}; load average ${load(loadBefore)} before, ${load(loadavg())} after.`);
-  out();
-  out('| run | wall s, median (min–max) | × redis-cli, median of pairs (min–max) | peak RSS MiB, median (max) | target (on the medians) |');
-  out('|---|---:|---:|---:|---|');
-  const references = results.flatMap((r) => r.referenceSeconds);
-  out(`| redis-cli --pipe (reference: 1 RPUSH per item, no validation, no dedupe) | ${spread(references, 2)} | 1.00 | | |`);
-  let met = true;
-  for (const r of results) {
-    const ratio = median(r.ratios);
-    const rss = median(r.rssMiB);
-    const target = r.case.targetRatio;
-    const goals: string[] = [];
-    if (target !== undefined) goals.push(`≤ ${target.toFixed(1)}× ${ratio <= target ? 'met' : 'MISSED'}`);
-    goals.push(`RSS ≤ ${TARGET_RSS_MIB} MiB ${rss <= TARGET_RSS_MIB ? 'met' : 'MISSED'}`);
-    met &&= (target === undefined || ratio <= target) && rss <= TARGET_RSS_MIB;
-    out(`| ${r.case.label} | ${spread(r.seconds, 2)} | ${spread(r.ratios, 2)} | ${rss.toFixed(0)} (${Math.max(...r.rssMiB).toFixed(0)}) | ${goals.join('; ')} |`);
-  }
-  out();
-  out(`Verdict: every target ${met ? 'met' : 'NOT met'} on the medians. Peak RSS is the tool's node process (GNU time %M).`);
+  process.stdout.write(`${COUNT.toLocaleString('en-US')} Sentinel-2 scenes, the reference \`redis-cli --pipe\` of one RPUSH per item (no validation, no dedupe); ${machine()}; ${ROUNDS} rounds after a warm-up; peak RSS by GNU time %M\n\n${table(rows)}`);
 }
 
 main().catch((err) => {

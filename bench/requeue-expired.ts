@@ -1,5 +1,5 @@
 /**
- * How long recovery holds Redis: `requeue-expired --grace-seconds 0` as users run it, against a
+ * How long recovery holds Redis: `ard-queue requeue-expired --grace-seconds 0` as users run it, against a
  * fresh redis-server holding BENCH_PENDING pending items and BENCH_PROCESSING processing items,
  * every second one leased (so half are requeued). Redis's SLOWLOG times every script call (calls
  * of 1 ms or more: the script's own commands are logged too, and are faster).
@@ -9,7 +9,7 @@
  */
 import Redis from 'ioredis';
 import { leaseKey, queueKeys } from '../protocol/queue-keys';
-import { runCli } from '../test/support/cli';
+import { ARD_QUEUE, runProcess } from '../test/support/cli';
 import { RedisServer } from '../test/support/redis-server';
 import { s2Item, sceneIds } from '../test/support/scenes';
 
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     }
     await redis.call('CONFIG', 'SET', 'slowlog-log-slower-than', '1000', 'slowlog-max-len', '100000');
     await redis.call('SLOWLOG', 'RESET');
-    const run = await runCli(['requeue-expired', '--grace-seconds', '0', '--json', '--timeout', '120', '--redis-url', server.url]);
+    const run = await runProcess(ARD_QUEUE, ['requeue-expired', '--grace-seconds', '0', '--json', '--timeout', '120', '--redis-url', server.url]);
     if (run.code !== 0) throw new Error(`requeue-expired exited ${run.code}: ${run.stdout}${run.stderr}`);
     const { requeued, leased } = JSON.parse(run.stdout) as { requeued: number; leased: number };
     const log = (await redis.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];

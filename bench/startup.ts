@@ -12,17 +12,15 @@
  *   npm run bench:startup      (BENCH_ROUNDS=… rounds, default 9; BENCH_COUNT=… pending items)
  */
 import * as net from 'net';
-import * as path from 'path';
 import Redis from 'ioredis';
-import { Command, interleaved, machine, median, ratioRow, repeated, Row, Run, spread, table, verdict } from './interleaved';
+import { Command, interleaved, machine, median, ratioRow, repeated, Row, Run, setting, spread, table, verdict } from './interleaved';
 import { NODE_NOTHING, synthRows } from './synth';
+import { ARD_QUEUE, ROOT } from '../test/support/cli';
 import { RedisServer } from '../test/support/redis-server';
 import { s2Items } from '../test/support/scenes';
 
-const ROOT = path.resolve(__dirname, '..');
-const ARD_QUEUE = path.join(ROOT, 'bin', 'ard-queue');
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
-const COUNT = Number(process.env.BENCH_COUNT ?? 1_000_000);
+const ROUNDS = setting('BENCH_ROUNDS', 9);
+const COUNT = setting('BENCH_COUNT', 1_000_000);
 /** The limit on the time from a failure to the exit. */
 const EXIT_AFTER_ERROR_S = 0.3;
 const PASSWORD = 'bench-password';

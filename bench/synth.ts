@@ -12,7 +12,7 @@
 import { execFileSync } from 'child_process';
 import { readFileSync, rmSync } from 'fs';
 import * as path from 'path';
-import { Command, interleaved, machine, ratioRow, Row, table } from './interleaved';
+import { Command, interleaved, machine, ratioRow, Row, setting, table } from './interleaved';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUILD = path.join(ROOT, 'build', 'synth');
@@ -57,7 +57,7 @@ export async function synthRows(rounds: number): Promise<Row[]> {
 }
 
 if (require.main === module) {
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+  const rounds = setting('BENCH_ROUNDS', 9);
   synthRows(rounds)
     .then((rows) => process.stdout.write(`${machine()}; ${rounds} rounds after a warm-up\n\n${table(rows)}`))
     .catch((err) => {
