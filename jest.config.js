@@ -4,9 +4,8 @@ module.exports = {
   roots: ['<rootDir>'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/build/', '/dist/'],
-  // Type-checking is `tsc --noEmit` in `npm test`; with isolatedModules (tsconfig) ts-jest only
-  // transpiles, which is fast.
-  transform: { '^.+\\.ts$': 'ts-jest' },
+  // Types are stripped by esbuild (scripts/jest-transform.cjs); type-checking is `tsc --noEmit` in `npm test`.
+  transform: { '^.+\\.ts$': '<rootDir>/scripts/jest-transform.cjs' },
   // Most integration tests wait on real processes (leases, polls, restarts) rather than
   // compute, so more workers than cores (jest's default on 2 cores is 1) shortens the run.
   maxWorkers: 4,
