@@ -3,7 +3,7 @@
  * (spooling stdin, which cannot be read twice), then dedupe and push it batch by batch under
  * the queue's enqueue lock.
  */
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'fs';
+import { createWriteStream, mkdtempSync, openSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import type { Readable } from 'stream';
@@ -93,14 +93,17 @@ export async function validateInput(input: SceneInput, workflow: WorkflowDefinit
     unregister();
     rmSync(spoolDir, { recursive: true, force: true });
   };
+  const spoolFile = path.join(spoolDir, 'scenes.txt');
+  // Opened here, not later by the stream: input refused in its first chunk removes the folder
+  // at once, and a stream still opening its file then would fail (ENOENT) after the refusal.
+  const spool = createWriteStream(spoolFile, { fd: openSync(spoolFile, 'w') });
   try {
-    const spoolFile = path.join(spoolDir, 'scenes.txt');
-    const spool = createWriteStream(spoolFile);
     const report = await validateSceneBytes(stdin, workflow, { spool, maxLineChars: MAX_LINE_CHARS });
     spool.end();
     await finished(spool);
     return { source: 'stdin', report, scenes: () => readSceneFileRanges(spoolFile), dispose }; // our own file of valid (ASCII) scene IDs
   } catch (err) {
+    spool.destroy();
     dispose();
     throw err;
   }
