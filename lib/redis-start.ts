@@ -72,8 +72,13 @@ export function redisStartEnv(paths: RedisStartPaths, bind: string): Array<{ nam
   ];
 }
 
-/** Readiness: only after the switch (serving marker), and Redis answers PONG. */
-export const REDIS_READINESS_SCRIPT = '[ -e "$REDIS_SERVING_FILE" ] && [ "$(redis-cli -p "$REDIS_PORT" ping)" = PONG ]';
+/**
+ * Readiness: Redis answers PONG, and only then the serving marker of its switch exists. In this
+ * order a PONG comes from a Redis started after the script removed the previous run's marker, so
+ * the marker is this run's; the other way round, a restart between the two checks would pass a
+ * Redis still loading with its permissive ACL.
+ */
+export const REDIS_READINESS_SCRIPT = '[ "$(redis-cli -p "$REDIS_PORT" ping)" = PONG ] && [ -e "$REDIS_SERVING_FILE" ]';
 
 /** Liveness: PONG, or LOADING while a large AOF is loaded (alive, just not ready yet). */
 export const REDIS_LIVENESS_SCRIPT = 'r="$(redis-cli -p "$REDIS_PORT" ping)"; [ "$r" = PONG ] || [ "${r#LOADING}" != "$r" ]';

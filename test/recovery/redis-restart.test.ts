@@ -196,6 +196,23 @@ test('while Redis loads, it listens on loopback only and is not ready; after the
   await expectDefaultRestricted(server, (before[K.pending] as string[]).length);
 });
 
+test('readiness asks Redis first, then looks for the serving marker: a marker removed meanwhile (a restart) is never taken as ready', async () => {
+  ({ server, pod } = await startCommittedRedis(SECRETS));
+  expect(await server.probe('readinessProbe')).toBe(0);
+  // A restarting container removes the marker, then starts Redis, which answers PING while it
+  // loads with its permissive ACL: a probe that looked for the marker before the removal and
+  // pinged after it would call that Redis ready. The wrapper removes the marker during the ping.
+  const marker = pod!.env('redis').REDIS_SERVING_FILE; // mapped onto this machine's volume folder
+  expect(existsSync(marker)).toBe(true);
+  const bin = path.join(TMP, 'probe-bin');
+  rmSync(bin, { recursive: true, force: true });
+  mkdirSync(bin);
+  writeFileSync(path.join(bin, 'redis-cli'), `#!/bin/sh\nrm -f '${marker}'\nexec '${execFileSync('sh', ['-c', 'command -v redis-cli']).toString().trim()}' "$@"\n`);
+  chmodSync(path.join(bin, 'redis-cli'), 0o755);
+  expect(await server.probe('readinessProbe', { path: `${bin}:${process.env.PATH}` })).not.toBe(0);
+  expect(existsSync(marker)).toBe(false);
+});
+
 test('an ACL file Redis refuses stops the container (exit 1) without ever opening the network', async () => {
   ({ server, pod } = await startCommittedRedis(SECRETS));
   await server.stop();

@@ -63,9 +63,13 @@ export class CommittedRedis {
     }
   }
 
-  /** Runs a probe of the Redis container (`readinessProbe`, `livenessProbe`) as the kubelet does; resolves with its exit code. */
-  async probe(kind: 'readinessProbe' | 'livenessProbe'): Promise<number> {
-    const probe = this.pod.spawn('redis', { REDIS_PORT: String(this.port) }, this.pod.container('redis')[kind].exec.command);
+  /**
+   * Runs a probe of the Redis container (`readinessProbe`, `livenessProbe`) as the kubelet does;
+   * resolves with its exit code. `path` replaces its PATH (only to run it through a test's wrappers).
+   */
+  async probe(kind: 'readinessProbe' | 'livenessProbe', options: { path?: string } = {}): Promise<number> {
+    const env = { REDIS_PORT: String(this.port), ...(options.path ? { PATH: options.path } : {}) };
+    const probe = this.pod.spawn('redis', env, this.pod.container('redis')[kind].exec.command);
     probe.stdout?.resume();
     probe.stderr?.resume();
     return new Promise((resolve) => probe.once('close', (code) => resolve(code ?? -1)));
