@@ -21,6 +21,8 @@ export interface CliRun {
   readonly stderr: string;
   /** Wall time in ms, start-up included. */
   readonly ms: number;
+  /** Wall time in ms until the first output on stderr (an error's message), if any. */
+  readonly stderrMs?: number;
 }
 
 /** Options of a run: text on stdin (else stdin is closed at once), extra environment, the directory (else the repository root). */
@@ -65,9 +67,13 @@ export function runProcess(command: string, args: readonly string[], options: Cl
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
+    let stderrMs: number | undefined;
+    child.stderr!.on('data', (d) => {
+      stderrMs ??= Date.now() - started;
+      stderr += d;
+    });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started, stderrMs }));
     // A program may stop reading its input early (EPIPE on its stdin): its exit code tells.
     child.stdin!.on('error', () => undefined);
     child.stdin!.end(options.input ?? '');

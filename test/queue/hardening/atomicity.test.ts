@@ -167,16 +167,20 @@ describe('memory headroom (maxmemory, noeviction)', () => {
     const child = spawnCli(['enqueue', '--file', file, '--redis-url', small.url]);
     const done = exitOf(child);
     await until(async () => (await client.llen('jobS2')) > 0);
-    // Another client fills the memory while the run pushes.
-    await client.setrange('filler', 30 * 1024 * 1024, 'x');
+    // Memory runs out while the run pushes: its writes wait while the limit drops to what Redis
+    // holds now, so the refusal comes mid-run however fast the run is.
+    await client.call('CLIENT', 'PAUSE', '10000', 'WRITE');
+    const used = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
+    await client.config('SET', 'maxmemory', String(used));
+    await client.call('CLIENT', 'UNPAUSE');
     const run = await done;
+    await client.config('SET', 'maxmemory', '40mb');
     expect(run.code).toBe(1);
     const pushed = await client.llen('jobS2');
     expect(pushed).toBeLessThan(150_000);
     expect(run.stderr).toMatch(new RegExp(`^error: Redis is out of memory \\(maxmemory reached\\) and refused a batch, which was not pushed: OOM .*; pushed ${pushed.toLocaleString('en-US')} of 150,000 scenes in whole batches; re-run to finish: nothing will be duplicated\n$`));
     expect(pushed % 5_000).toBe(0);
     expect(await client.strlen('jobS2:enqueued')).toBe(pushed * 16);
-    await client.del('filler');
     await until(async () => (await client.exists('jobS2:enqueue_lock')) === 0, 5_000);
   }, 60_000);
 });
