@@ -116,6 +116,14 @@ local bad = check(#KEYS == 5, 'expected 5 keys (pending processing attempts unle
     "'cursor' (ARGV[6]) must be 0 or a cursor a previous call returned, got " .. tostring(cursor))
   or check(chunk ~= nil and chunk >= 1 and chunk % 1 == 0, "'chunk' (ARGV[7]) must be an integer >= 1, got " .. tostring(ARGV[7]))
 if bad then return bad end
+-- The lists it writes must be lists or absent, checked before the first write: a push that
+-- raised WRONGTYPE half-way would abort the call after earlier writes (Redis does not roll a
+-- script back). A dry run checks too: it reports what a real run would do, and that would fail.
+for _, key in ipairs({ pending, processing, dead_letter }) do
+  local key_type = redis.call('TYPE', key)['ok']
+  bad = check(key_type == 'list' or key_type == 'none', "key '" .. key .. "' is a " .. key_type .. ', not a list')
+  if bad then return bad end
+end
 dry_run = dry_run == '1'
 
 local time = redis.call('TIME')
@@ -182,10 +190,15 @@ for i = #entries, 1, -1 do
 end
 
 -- Moves the entries of `item` at `at` (tail offsets) from processing to `target`.
+-- Push first, then tombstone: should the push still raise (the type check above leaves no
+-- known cause), the call aborts with this entry untouched in processing, never tombstoned and
+-- lost. The LSET after it cannot fail (processing is a list, just read, and the call is
+-- atomic), so no entry is ever both pushed and left in processing: a retried call finds either
+-- both writes or neither, and makes no second copy.
 local function move(item, at, target, push)
   for _, place in ipairs(at) do
-    redis.call('LSET', processing, -(place + 1), TOMBSTONE)
     redis.call(push, target, item)
+    redis.call('LSET', processing, -(place + 1), TOMBSTONE)
   end
   tombstones = tombstones + #at
   redis.call('HDEL', unleased_key, item)
