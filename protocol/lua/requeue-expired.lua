@@ -36,6 +36,8 @@
 --   5) cursor        the cursor of the next call; 0 when the run is done
 -- Counts are list entries of processing: summed over a run, 1+2+3+4 = LLEN processing at its
 -- start when no worker takes or completes items meanwhile (see "between calls" below).
+-- A bad argument, or pending, processing or deadLetter existing as a type other than list,
+-- fails the call with an error reply naming it, before anything is written.
 -- With listItems=1, three arrays follow: the requeued, dead-lettered and waiting items.
 -- With dryRun=1 the counts say what a real run would do now, but nothing is written, not even
 -- first-seen times: an unleased item never seen before counts as `waiting` (a real run would
