@@ -36,6 +36,8 @@
 --   5) cursor        the cursor of the next call; 0 when the run is done
 -- Counts are list entries of processing: summed over a run, 1+2+3+4 = LLEN processing at its
 -- start when no worker takes or completes items meanwhile (see "between calls" below).
+-- A bad argument, or pending, processing or deadLetter existing as a type other than list,
+-- fails the call with an error reply naming it, before anything is written.
 -- With listItems=1, three arrays follow: the requeued, dead-lettered and waiting items.
 -- With dryRun=1 the counts say what a real run would do now, but nothing is written, not even
 -- first-seen times: an unleased item never seen before counts as `waiting` (a real run would
@@ -116,6 +118,14 @@ local bad = check(#KEYS == 5, 'expected 5 keys (pending processing attempts unle
     "'cursor' (ARGV[6]) must be 0 or a cursor a previous call returned, got " .. tostring(cursor))
   or check(chunk ~= nil and chunk >= 1 and chunk % 1 == 0, "'chunk' (ARGV[7]) must be an integer >= 1, got " .. tostring(ARGV[7]))
 if bad then return bad end
+-- The lists it writes must be lists or absent, checked before the first write: a push that
+-- raised WRONGTYPE half-way would abort the call after earlier writes (Redis does not roll a
+-- script back). A dry run checks too: it reports what a real run would do, and that would fail.
+for _, key in ipairs({ pending, processing, dead_letter }) do
+  local key_type = redis.call('TYPE', key)['ok']
+  bad = check(key_type == 'list' or key_type == 'none', "key '" .. key .. "' is a " .. key_type .. ', not a list')
+  if bad then return bad end
+end
 dry_run = dry_run == '1'
 
 local time = redis.call('TIME')
@@ -182,10 +192,15 @@ for i = #entries, 1, -1 do
 end
 
 -- Moves the entries of `item` at `at` (tail offsets) from processing to `target`.
+-- Push first, then tombstone: should the push still raise (the type check above leaves no
+-- known cause), the call aborts with this entry untouched in processing, never tombstoned and
+-- lost. The LSET after it cannot fail (processing is a list, just read, and the call is
+-- atomic), so no entry is ever both pushed and left in processing: a retried call finds either
+-- both writes or neither, and makes no second copy.
 local function move(item, at, target, push)
   for _, place in ipairs(at) do
-    redis.call('LSET', processing, -(place + 1), TOMBSTONE)
     redis.call(push, target, item)
+    redis.call('LSET', processing, -(place + 1), TOMBSTONE)
   end
   tombstones = tombstones + #at
   redis.call('HDEL', unleased_key, item)

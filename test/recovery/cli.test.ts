@@ -66,6 +66,15 @@ test('requeue-expired: bad options exit 2 naming the flag; unreachable Redis exi
   }
 }, 20_000);
 
+test('requeue-expired: a dead-letter key of another type exits 1 naming it; the item stays in processing', async () => {
+  await redis.rpush(K.processing, A);
+  await redis.set(K.deadLetter, 'not a list');
+  const run = await cli('requeue-expired', '--grace-seconds', '0', '--max-attempts', '1', '--redis-url', server.url);
+  expect(await redis.lrange(K.processing, 0, -1)).toEqual([A]);
+  expect(run.code).toBe(1);
+  expect(run.stderr).toContain("requeue-expired: key 'jobS2:dead_letter' is a string, not a list");
+}, 20_000);
+
 test('dead letters: listed (status counts them), retried by scene ID, a wrong name changes nothing', async () => {
   await redis.rpush(K.deadLetter, A, B, C);
   await redis.hset(K.attempts, A, '3', B, '3', C, '3');

@@ -190,6 +190,26 @@ describe('requeue-expired.lua', () => {
     });
   });
 
+  // The script used to tombstone an entry, then push it: a push raising WRONGTYPE aborted the
+  // call with the tombstone kept (no roll-back), and the next call removed it - the item lost.
+  describe.each([
+    ['dead-letter list', K.deadLetter, 1],
+    ['pending list', K.pending, 3],
+  ])('a %s of another type', (_name, key, maxAttempts) => {
+    test('fails the call naming the key, writes nothing, and the run after the fix moves the items', async () => {
+      await redis.rpush(K.processing, A, B);
+      await redis.set(key, 'not a list');
+      const failure = await requeueExpired(redis, Q, { graceSeconds: 0, maxAttempts }).then(() => 'no error', (e: Error) => e.message);
+      expect(await redis.lrange(K.processing, 0, -1)).toEqual([A, B]);
+      expect(await redis.hgetall(K.attempts)).toEqual({});
+      expect(failure).toContain(`requeue-expired: key '${key}' is a string, not a list`);
+      await redis.unlink(key);
+      await requeueExpired(redis, Q, { graceSeconds: 0, maxAttempts });
+      expect(await redis.llen(K.processing)).toBe(0);
+      expect((await redis.lrange(key, 0, -1)).sort()).toEqual([A, B].sort());
+    });
+  });
+
   test('bad arguments fail with the argument named', async () => {
     const { keys } = requeueExpiredArguments(K);
     const lua = SCRIPT;
@@ -310,30 +330,49 @@ describe('a run in calls of a bounded chunk', () => {
     expect(await snapshot()).toEqual({ pending: [B], processing: [A], attempts: { [B]: '1' }, unleasedSince: {}, deadLetter: [] });
   });
 
-  test('the recovery CronJob of dist/, run as written, loops over the calls and prints the run\'s four sums', async () => {
-    const items = s2Items(450);
-    await redis.rpush(K.processing, ...items);
-    for (const item of items.slice(0, 150)) await redis.setex(leaseKey(K, item), 30, 's');
-    await redis.hset(K.unleasedSince, ...items.slice(150, 300).flatMap((item) => [item, '1'])); // past grace
+  /** Runs `check` with the recovery CronJob of dist/ as a local pod pointed at the test server. */
+  async function withCronJob(check: (runJob: () => ReturnType<LocalPod['run']>) => Promise<void>): Promise<void> {
     const password = 'requeue-expired-test-admin-password';
     await redis.call('ACL', 'SETUSER', 'admin', 'on', `>${password}`, '~*', '&*', '+@all');
     const objects = committedObjects('prod');
     const pod = new LocalPod(objects, onlyOfKind(objects, 'CronJob', 's2-requeue-expired'), { 'redis-admin': { password } });
     const toServer = (argv: string[]) => argv.map((a, i) => (argv[i - 1] === '-h' ? '127.0.0.1' : argv[i - 1] === '-p' ? String(server.port) : a));
     try {
+      await check(() => pod.run('requeue-expired', toServer));
+    } finally {
+      pod.remove();
+      await redis.call('ACL', 'DELUSER', 'admin');
+    }
+  }
+
+  test('the recovery CronJob of dist/, run as written, loops over the calls and prints the run\'s four sums', async () => {
+    const items = s2Items(450);
+    await redis.rpush(K.processing, ...items);
+    for (const item of items.slice(0, 150)) await redis.setex(leaseKey(K, item), 30, 's');
+    await redis.hset(K.unleasedSince, ...items.slice(150, 300).flatMap((item) => [item, '1'])); // past grace
+    await withCronJob(async (runJob) => {
       await redis.call('CONFIG', 'SET', 'slowlog-log-slower-than', '0', 'slowlog-max-len', '100000');
       await redis.call('SLOWLOG', 'RESET');
       // 450 entries: more than one call's chunk (the default, 200), so it must loop to see all.
-      expect(await pod.run('requeue-expired', toServer)).toEqual({ code: 0, stdout: '150\n0\n150\n150\n', stderr: '' });
+      expect(await runJob()).toEqual({ code: 0, stdout: '150\n0\n150\n150\n', stderr: '' });
       const log = (await redis.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];
       expect(log.filter(([, , , argv]) => /^eval/i.test(String(argv[0]))).length).toBeGreaterThanOrEqual(3);
       expect((await redis.lrange(K.pending, 0, -1)).sort()).toEqual(items.slice(150, 300).sort());
       expect(await redis.lrange(K.processing, 0, -1)).toEqual([...items.slice(0, 150), ...items.slice(300)]);
       expect(await redis.hlen(K.unleasedSince)).toBe(150);
-    } finally {
-      pod.remove();
-      await redis.call('ACL', 'DELUSER', 'admin');
-    }
+    });
+  });
+
+  test('the CronJob fails, naming the key, when a list it writes is of another type; the item stays', async () => {
+    await redis.rpush(K.processing, A);
+    await redis.hset(K.unleasedSince, A, '1'); // past grace
+    await redis.set(K.pending, 'not a list');
+    await withCronJob(async (runJob) => {
+      const run = await runJob();
+      expect(await redis.lrange(K.processing, 0, -1)).toEqual([A]);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain(`requeue-expired: key '${K.pending}' is a string, not a list`);
+    });
   });
 });
 
