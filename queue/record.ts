@@ -27,32 +27,78 @@ export function recordShardBytes(env: Readonly<Record<string, string | undefined
   return bytes;
 }
 
+/** The byte length of the record shard `key`, undefined if it does not exist; refuses a key that is not such a shard. */
+async function shardLength(redis: Redis, key: string): Promise<number | undefined> {
+  const type = await redis.type(key);
+  if (type === 'none') return undefined;
+  if (type !== 'string') {
+    throw new CliError(
+      `${key} is a ${type}, not the dedupe record this version writes (a string of 16-byte scene digests); ` +
+        'it was written by an older version of the queue tool: migrate or delete it before enqueueing',
+    );
+  }
+  const length = await redis.strlen(key);
+  if (length % DIGEST_BYTES !== 0) throw new CliError(`${key} has ${length} bytes, not a whole number of ${DIGEST_BYTES}-byte digests: the record is damaged`);
+  return length;
+}
+
+/** Keys per SCAN reply while looking for shards: few round trips, each reply short. */
+const SCAN_COUNT = 1000;
+
+/**
+ * The indices (1, 2, …, unordered) of every `Q:enqueued:<n>` key that exists, gaps or not:
+ * one SCAN of the keyspace. Other keys under `Q:enqueued:` (the suffix not a decimal index
+ * below 10^15, as recordShardKey writes it) are not shards.
+ */
+async function scanShardIndices(redis: Redis, keys: QueueKeys): Promise<number[]> {
+  const prefix = `${keys.enqueued}:`;
+  const pattern = prefix.replace(/[*?[\]\\]/g, '\\$&') + '*';
+  const indices: number[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+    for (const key of found) {
+      const suffix = key.slice(prefix.length);
+      if (/^[1-9]\d{0,14}$/.test(suffix)) indices.push(Number(suffix));
+    }
+    cursor = next;
+  } while (cursor !== '0');
+  return indices;
+}
+
 /**
  * The length in bytes of each shard of the record (recordShardKey), in order, up to the first
  * missing one; refuses a shard that is not such a record, and a shard after a missing one
- * (someone deleted part of the record: reading on would miss what came before it).
+ * (someone deleted part of the record: reading on would miss what came before it), found by
+ * one SCAN once the shards in a row end.
  */
 export async function recordShardLengths(redis: Redis, keys: QueueKeys): Promise<number[]> {
   const lengths: number[] = [];
   for (;;) {
-    const key = recordShardKey(keys, lengths.length);
-    const type = await redis.type(key);
-    if (type === 'none') break;
-    if (type !== 'string') {
-      throw new CliError(
-        `${key} is a ${type}, not the dedupe record this version writes (a string of 16-byte scene digests); ` +
-          'it was written by an older version of the queue tool: migrate or delete it before enqueueing',
-      );
-    }
-    const length = await redis.strlen(key);
-    if (length % DIGEST_BYTES !== 0) throw new CliError(`${key} has ${length} bytes, not a whole number of ${DIGEST_BYTES}-byte digests: the record is damaged`);
+    const length = await shardLength(redis, recordShardKey(keys, lengths.length));
+    if (length === undefined) break;
     lengths.push(length);
   }
-  const after = recordShardKey(keys, lengths.length + 1);
-  if ((await redis.exists(after)) === 1) {
-    throw new CliError(`the dedupe record is damaged: ${after} exists but ${recordShardKey(keys, lengths.length)} does not; rebuild it with reset-record`);
+  const beyond = (await scanShardIndices(redis, keys)).filter((index) => index > lengths.length);
+  if (beyond.length > 0) {
+    const first = beyond.reduce((a, b) => Math.min(a, b));
+    throw new CliError(`the dedupe record is damaged: ${recordShardKey(keys, first)} exists but ${recordShardKey(keys, lengths.length)} does not; rebuild it with reset-record`);
   }
   return lengths;
+}
+
+/**
+ * Every shard of the record that exists, by index, gaps or not (for reset-record, which
+ * replaces them all); refuses a shard that is not such a record, as recordShardLengths does.
+ */
+export async function everyRecordShard(redis: Redis, keys: QueueKeys): Promise<{ key: string; index: number; length: number }[]> {
+  const shards: { key: string; index: number; length: number }[] = [];
+  for (const index of [0, ...(await scanShardIndices(redis, keys)).sort((a, b) => a - b)]) {
+    const key = recordShardKey(keys, index);
+    const length = await shardLength(redis, key);
+    if (length !== undefined) shards.push({ key, index, length });
+  }
+  return shards;
 }
 
 /**

@@ -9,7 +9,7 @@ import { QueueKeys, recordShardKey } from '../protocol/queue-keys';
 import { DIGEST_BYTES, DIGEST_SEED, DIGEST_WORDS, DigestTable, digestBytes, Found, murmur3x86_128 } from './digest';
 import { EnqueueLock } from './lock';
 import { forEachQueuedScene } from './queued-scenes';
-import { recordShardLengths } from './record';
+import { everyRecordShard } from './record';
 
 /** What a reset found and wrote. */
 export interface ResetRecordResult {
@@ -30,8 +30,8 @@ const APPEND_DIGESTS = 65_536;
  * Rebuilds `Q:enqueued` (all its shards) from the items pending or processing now, under the
  * queue's enqueue lock (no enqueue run can write meanwhile): the new record is written to
  * temporary keys, shards of `shardBytes`, which one transaction RENAMEs over the old shards
- * while it deletes the old shards beyond them, so readers see the old or the new record,
- * never half of one.
+ * while it deletes every other old shard (also those after a missing one: a damaged record
+ * is repaired), so readers see the old or the new record, never half of one.
  */
 export async function resetRecord(
   redis: Redis,
@@ -41,8 +41,9 @@ export async function resetRecord(
 ): Promise<ResetRecordResult> {
   const lock = options.dryRun ? undefined : await EnqueueLock.acquire(redis, queue, keys, options.runId, options.lockTtlMs);
   try {
-    const lengthsBefore = await recordShardLengths(redis, keys);
-    const recordedBefore = lengthsBefore.reduce((sum, n) => sum + n, 0) / DIGEST_BYTES;
+    // Every shard, also those after a missing one (a damaged record), is counted and replaced.
+    const shardsBefore = await everyRecordShard(redis, keys);
+    const recordedBefore = shardsBefore.reduce((sum, shard) => sum + shard.length, 0) / DIGEST_BYTES;
     const table = new DigestTable(1024);
     let digests = new Int32Array(1024 * DIGEST_WORDS);
     let count = 0;
@@ -73,7 +74,7 @@ export async function resetRecord(
       if (lock?.isLost) throw new Error(`this run lost the enqueue lock ${keys.enqueueLock}; the record was not changed`);
       const swap = redis.multi();
       for (let shard = 0; shard < shards; shard++) swap.rename(recordShardKey(temporary, shard), recordShardKey(keys, shard));
-      for (let shard = shards; shard < lengthsBefore.length; shard++) swap.unlink(recordShardKey(keys, shard));
+      for (const old of shardsBefore) if (old.index >= shards) swap.unlink(old.key);
       const replies = await swap.exec();
       const failed = replies?.find(([err]) => err);
       if (!replies || failed) throw new Error(`the new dedupe record could not replace the old one: ${String(failed?.[0] ?? 'transaction aborted')}`);

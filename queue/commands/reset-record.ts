@@ -43,7 +43,8 @@ adopt a queue filled by other means (items pushed by hand become known to enqueu
 queued now stay recorded, so no later enqueue can push an identical item next to them —
 which deleting the record by hand would allow. Holds the enqueue lock: it fails at once while
 an enqueue runs, and no enqueue can start meanwhile. The new record replaces the old one,
-all its shards (<queue>:enqueued, <queue>:enqueued:1, ...), in one transaction.
+all its shards (<queue>:enqueued, <queue>:enqueued:1, ..., also those after a missing one:
+it repairs a damaged record), in one transaction.
 
 Options:
 ${optionsHelp(OPTIONS)}

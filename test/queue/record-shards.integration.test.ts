@@ -106,6 +106,34 @@ test('a shard after a missing one is refused as a damaged record, nothing pushed
   }
 });
 
+test('reset-record repairs a damaged record: shards after missing ones are replaced, then enqueue works', async () => {
+  const scenes = sceneIds(20);
+  await enqueue(scenes.slice(0, 13)); // one batch: shard 0 holds 13 digests
+  // Shards 1 and 2 deleted by hand, 3 and 5 left; a key that is no shard (suffix not an index).
+  await redis.set(shardKey(3), sceneDigest(scenes[13]));
+  await redis.set(shardKey(5), sceneDigest(scenes[14]));
+  await redis.set('jobS2:enqueued:note', 'not a shard');
+  const damaged = await cli(['enqueue', ...scenes]);
+  expect(damaged.code).toBe(1);
+  expect(damaged.stderr).toBe('error: the dedupe record is damaged: jobS2:enqueued:3 exists but jobS2:enqueued:1 does not; rebuild it with reset-record; nothing pushed\n');
+  const keysBefore = (await redis.keys('jobS2:enqueued*')).sort();
+  expect(keysBefore).toEqual(['jobS2:enqueued', 'jobS2:enqueued:3', 'jobS2:enqueued:5', 'jobS2:enqueued:note']);
+
+  const dryRun = await cli(['reset-record', '--dry-run', '--json']);
+  expect(JSON.parse(dryRun.stdout)).toMatchObject({ dryRun: true, recordedBefore: 15, queuedItems: 13, recordedAfter: 13 });
+  expect((await redis.keys('jobS2:enqueued*')).sort()).toEqual(keysBefore);
+
+  const reset = await cli(['reset-record', '--json']);
+  expect(reset.stderr).toBe('');
+  expect(JSON.parse(reset.stdout)).toMatchObject({ dryRun: false, recordedBefore: 15, queuedItems: 13, recordedAfter: 13 });
+  expect(await shardLengths()).toEqual([160, 48]);
+  expect((await recordedDigests()).sort()).toEqual(hex(scenes.slice(0, 13)).sort());
+  expect((await redis.keys('jobS2:enqueued*')).sort()).toEqual(['jobS2:enqueued', 'jobS2:enqueued:1', 'jobS2:enqueued:note']);
+  expect(await redis.keys('jobS2:force_snapshot:*')).toEqual([]);
+  expect(await enqueue(scenes)).toMatchObject({ pushed: 7, skippedEnqueuedBefore: 13 });
+  expect(await redis.llen('jobS2')).toBe(20);
+});
+
 test('an interrupted run over many shards, then a re-run: every scene queued and recorded exactly once, no shard over its size', async () => {
   const count = 100_000;
   const file = path.join(TMP, 'many.txt');
