@@ -51,19 +51,22 @@ export const RECOVERY_TIMEOUT_SECONDS = 60;
  * calls the script with listItems 0 and the cursor the call before returned, starting from 0,
  * until it returns 0 (each call looks at a bounded chunk of the processing list, so Redis is
  * never held for long), then prints the four counts summed. A failed call (error reply, lost
- * connection) or a reply of another shape stops the run with its output on stderr.
+ * connection) or a reply of another shape (fields missing or not numbers, lines beyond the five)
+ * stops the run with its output on stderr.
  */
 export const RECOVERY_LOOP = [
   'set -eu',
   'requeued=0 dead=0 waiting=0 leased=0 cursor=0',
   'while :; do',
   '  reply=$("$@" 0 "$cursor") || { printf \'%s\\n\' "$reply" >&2; exit 1; }',
-  '  { read -r r; read -r d; read -r w; read -r l; read -r cursor; } <<EOF || true',
+  '  extra=',
+  '  { read -r r; read -r d; read -r w; read -r l; read -r cursor; read -r extra; } <<EOF || true',
   '$reply',
   'EOF',
   '  case "$r:$d:$w:$l:$cursor" in',
   '    *::* | :* | *: | *[!0-9a-f:h]*) printf \'requeue-expired: unexpected reply: %s\\n\' "$reply" >&2; exit 1 ;;',
   '  esac',
+  '  [ -z "$extra" ] || { printf \'requeue-expired: unexpected reply: %s\\n\' "$reply" >&2; exit 1; }',
   '  requeued=$((requeued + r)) dead=$((dead + d)) waiting=$((waiting + w)) leased=$((leased + l))',
   '  [ "$cursor" != 0 ] || break',
   'done',

@@ -280,6 +280,15 @@ describe('the recovery CronJob of dist/, run as written against this server', ()
     expect(withoutE.stderr).toContain(`requeue-expired: unexpected reply: ${message}`);
   });
 
+  test('a reply with more lines than the script returns fails the container', async () => {
+    await admin.rpush(K.processing, item(1));
+    // redis-cli, then one line more, as a script of another version might answer.
+    const withExtraLine = (argv: string[]) => argv.flatMap((a) => (a === 'redis-cli' ? ['sh', '-c', '"$0" "$@" && echo 7', a] : [a]));
+    const result = await run({ mapArgs: withExtraLine });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/^requeue-expired: unexpected reply: 0\n0\n1\n0\n\S+\n7\n$/); // counts, cursor, the extra line
+  });
+
   test('a wrong admin password fails the container', async () => {
     const result = await run({ password: 'not-the-admin-password-42' });
     expect(result.code).not.toBe(0);
