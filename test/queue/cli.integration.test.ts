@@ -10,7 +10,7 @@ import Redis from 'ioredis';
 import { sceneDigest } from '../../queue/digest';
 import { leaseKey, queueKeys } from '../../protocol/queue-keys';
 import { sceneOfItem as sceneOf } from '../../queue/items';
-import { killWhen, QUEUE_CLI, ROOT, runCli as cli, runProcess, sceneFile, scenesFile, spawnCli } from '../support/cli';
+import { holdWritesWhen, killWhen, QUEUE_CLI, ROOT, runCli as cli, runProcess, sceneFile, scenesFile, spawnCli } from '../support/cli';
 import { until } from '../support/wait';
 import { freePort, RedisServer, useRedisServer } from '../support/redis-server';
 import { s2Item as item, sceneId as scene } from '../support/scenes';
@@ -126,10 +126,9 @@ test('a second enqueue while one is writing fails at once with exit 1, pushing n
   const count = 300_000; // about 60 batches: still writing when its first batch is seen
   const first = spawnCli(['enqueue', '--file', scenesFile(count), '--redis-url', server.url], { stdio: 'ignore' });
   const firstExit = new Promise<number | null>((resolve) => first.on('exit', resolve));
-  await until(async () => (await redis.llen('jobS2')) > 0);
   // Hold every write for 2 s, so the first run cannot finish (however fast this machine is)
   // before the second one has asked for the lock; the second's SET NX waits in line too.
-  await redis.call('CLIENT', 'PAUSE', '2000', 'WRITE');
+  await holdWritesWhen(first, redis, async () => (await redis.llen('jobS2')) > 0, { pauseMs: 2_000 });
   const holder = await redis.get('jobS2:enqueue_lock');
   expect(holder).toMatch(/^\w+$/);
   const other = scene(count + 1);
@@ -155,9 +154,8 @@ test('a run whose lock is taken mid-run stops with exit 1; its batches after tha
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  await until(async () => (await redis.llen('jobS2')) > 0);
   // Writes wait 1 s, so the theft lands while the run still has most of its batches to send.
-  await redis.call('CLIENT', 'PAUSE', '1000', 'WRITE');
+  await holdWritesWhen(child, redis, async () => (await redis.llen('jobS2')) > 0, { pauseMs: 1_000 });
   await redis.set('jobS2:enqueue_lock', 'thief'); // as if the lock had expired and another run took it
   expect(await exited).toBe(1);
   expect(stderr).toMatch(

@@ -2,8 +2,9 @@ import { ChildProcess, spawn, SpawnOptions } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { sceneIds } from './scenes';
 import type Redis from 'ioredis';
+import { sceneIds } from './scenes';
+import { until } from './wait';
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -38,17 +39,33 @@ export function spawnCli(args: readonly string[], options: Pick<CliOptions, 'env
 }
 
 /**
- * SIGKILLs `child`, a run of the queue tool, once `reached()` holds (polled every 2 ms). Writes
- * wait until the kill has landed, so the run cannot finish first however fast this machine
- * is; batches it sent meanwhile die with it (their EXEC never runs) or land whole.
+ * Waits (at most `timeoutMs`) until `reached()` holds while `child`, a run of the queue tool, is
+ * still running, then holds every write to Redis (`CLIENT PAUSE … WRITE`, until `CLIENT UNPAUSE`
+ * or `pauseMs`): the run is caught mid-way however fast this machine is.
+ * @throws Error if the run ended before.
+ */
+export async function holdWritesWhen(
+  child: ChildProcess,
+  redis: Redis,
+  reached: () => Promise<boolean>,
+  { timeoutMs, pauseMs = 10_000 }: { timeoutMs?: number; pauseMs?: number } = {},
+): Promise<void> {
+  let ended = child.exitCode !== null || child.signalCode !== null;
+  child.once('exit', () => (ended = true));
+  await until(async () => ended || (await reached()), timeoutMs);
+  if (ended) throw new Error('the run ended before it was caught mid-way');
+  await redis.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE');
+}
+
+/**
+ * SIGKILLs `child`, a run of the queue tool, once `reached()` holds. Writes wait until the kill
+ * has landed (holdWritesWhen), so the run cannot finish first; batches it sent meanwhile die
+ * with it (their EXEC never runs) or land whole.
  * @throws Error if the run ended before.
  */
 export async function killWhen(child: ChildProcess, redis: Redis, reached: () => Promise<boolean>): Promise<void> {
-  let running = true;
-  const exited = new Promise((resolve) => child.on('exit', resolve)).finally(() => (running = false));
-  while (running && !(await reached())) await new Promise((r) => setTimeout(r, 2));
-  if (!running) throw new Error('the run ended before it could be killed');
-  await redis.call('CLIENT', 'PAUSE', '5000', 'WRITE');
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await holdWritesWhen(child, redis, reached);
   child.kill('SIGKILL');
   await exited;
   await redis.call('CLIENT', 'UNPAUSE');
@@ -64,29 +81,28 @@ export function runProcess(command: string, args: readonly string[], options: Cl
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    let stderrMs: number | undefined;
-    child.stderr!.on('data', (d) => {
-      stderrMs ??= Date.now() - started;
-      stderr += d;
-    });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started, stderrMs }));
+    void exitOf(child, started).then(resolve);
     // A program may stop reading its input early (EPIPE on its stdin): its exit code tells.
     child.stdin!.on('error', () => undefined);
     child.stdin!.end(options.input ?? '');
   });
 }
 
-/** Collects the output of a child started with piped stdout and stderr; resolves when it has closed. */
-export function exitOf(child: ChildProcess): Promise<Omit<CliRun, 'ms'>> {
+/**
+ * Collects the output of a child started with piped stdout and stderr (at `started`, for the
+ * times); resolves when it has closed.
+ */
+export function exitOf(child: ChildProcess, started = Date.now()): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
+  let stderrMs: number | undefined;
   child.stdout?.on('data', (d) => (stdout += d));
-  child.stderr?.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  child.stderr?.on('data', (d) => {
+    stderrMs ??= Date.now() - started;
+    stderr += d;
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started, stderrMs })));
 }
 
 let inputDir: string | undefined;

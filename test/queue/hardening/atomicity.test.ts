@@ -1,6 +1,6 @@
 /** Push and record together, whatever Redis answers: script caches flushed mid-run, records Redis refuses to grow, full memory, concurrent recovery; new campaigns (issue 10). */
 import Redis from 'ioredis';
-import { exitOf, runCli as cli, sceneFile, spawnCli } from '../../support/cli';
+import { exitOf, holdWritesWhen, runCli as cli, sceneFile, spawnCli } from '../../support/cli';
 import { recoveryLoop } from '../../support/recovery-loop';
 import { RedisServer } from '../../support/redis-server';
 import { s2Item as item, sceneId as scene, sceneIds } from '../../support/scenes';
@@ -166,10 +166,9 @@ describe('memory headroom (maxmemory, noeviction)', () => {
     const file = sceneFile('oom.txt', sceneIds(150_000));
     const child = spawnCli(['enqueue', '--file', file, '--redis-url', small.url]);
     const done = exitOf(child);
-    await until(async () => (await client.llen('jobS2')) > 0);
     // Memory runs out while the run pushes: its writes wait while the limit drops to what Redis
     // holds now, so the refusal comes mid-run however fast the run is.
-    await client.call('CLIENT', 'PAUSE', '10000', 'WRITE');
+    await holdWritesWhen(child, client, async () => (await client.llen('jobS2')) > 0);
     const used = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
     await client.config('SET', 'maxmemory', String(used));
     await client.call('CLIENT', 'UNPAUSE');

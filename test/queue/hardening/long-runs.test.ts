@@ -2,7 +2,7 @@
 import { mkdtempSync, readdirSync } from 'fs';
 import * as path from 'path';
 import { leaseKey, queueKeys } from '../../../protocol/queue-keys';
-import { exitOf, runCli as cli, spawnCli } from '../../support/cli';
+import { exitOf, holdWritesWhen, runCli as cli, spawnCli } from '../../support/cli';
 import { fillList } from '../../support/redis-server';
 import { s2Item as item, sceneIds } from '../../support/scenes';
 import { until } from '../../support/wait';
@@ -75,10 +75,9 @@ describe('signals and closed pipes', () => {
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     child.stdin!.end(SIGNAL_INPUT);
-    await until(async () => (await redis.llen('jobS2')) > 0, 60_000);
     // Writes wait until the tool has taken the signal, so it arrives mid-run however fast the
     // run is; then the tool's own writes (the lock's release) go through.
-    await redis.call('CLIENT', 'PAUSE', '10000', 'WRITE');
+    await holdWritesWhen(child, redis, async () => (await redis.llen('jobS2')) > 0, { timeoutMs: 60_000 });
     const sent = Date.now();
     child.kill(signal);
     await until(() => stderr.includes('stopping'), 10_000);
