@@ -1,10 +1,9 @@
-import { execFile } from 'child_process';
-import { mkdirSync, writeFileSync } from 'fs';
+import { writeFileSync } from 'fs';
 import * as path from 'path';
-import { promisify } from 'util';
 import { PROD } from '../../lib/environments';
 import { onlyOfKind, synthEnvironment } from '../support/manifests';
 import { sceneIds } from '../support/scenes';
+import { LocalPod, toRedisAt } from '../support/pod';
 import { sleep } from '../support/wait';
 import { ADMIN_PASSWORD, doneScenes, enqueue, expectCampaignDone, Job, startQueueStage, started, TMP, useCampaignFixture } from './fixture';
 
@@ -18,21 +17,14 @@ test('a Redis restart mid-campaign costs at most one failed worker process per w
   // Recovery as the queue stage's CronJob runs it (grace shortened for the test), every second:
   // a worker that died holding an item leaves it in processing until recovery gives it back.
   const { byStage } = synthEnvironment({ ...PROD, recovery: { graceSeconds: 1 } });
-  const cronJob = onlyOfKind(byStage.queue, 'CronJob');
-  const scripts = path.join(TMP, 'scripts');
-  const scriptMap = onlyOfKind(byStage.queue, 'ConfigMap', 'queue-recovery-script');
-  mkdirSync(scripts, { recursive: true });
-  for (const [file, content] of Object.entries(scriptMap.data as Record<string, string>)) writeFileSync(path.join(scripts, file), content);
-  const recoveryCommand: string[] = cronJob.spec.jobTemplate.spec.template.spec.containers[0].command
-    .map((arg: string) => arg.replace(/^\/scripts\//, scripts + '/'));
-  const hostIndex = recoveryCommand.indexOf('-h');
-  recoveryCommand.splice(hostIndex, 4, '-h', '127.0.0.1', '-p', String(running.port));
+  const recoveryPod = new LocalPod(byStage.queue, onlyOfKind(byStage.queue, 'CronJob'), { 'redis-admin': { password: ADMIN_PASSWORD } });
+  const recoveryContainer = recoveryPod.spec.containers[0].name;
   let recovering = true;
+  let recovered = 0; // runs that succeeded
   const recovery = (async () => {
     while (recovering) {
-      // The admin password, as the CronJob's secretKeyRef gives it; Redis may be down meanwhile.
-      await promisify(execFile)(recoveryCommand[0], recoveryCommand.slice(1), { env: { ...process.env, REDISCLI_AUTH: ADMIN_PASSWORD } })
-        .catch(() => undefined);
+      // Redis may be down meanwhile: a failed run is retried, as the CronJob's next run would.
+      if ((await recoveryPod.run(recoveryContainer, toRedisAt(running.port))).code === 0) recovered += 1;
       await sleep(1000);
     }
   })();
@@ -58,5 +50,7 @@ test('a Redis restart mid-campaign costs at most one failed worker process per w
   } finally {
     recovering = false;
     await recovery;
+    recoveryPod.remove();
   }
+  expect(recovered).toBeGreaterThan(0);
 }, 180_000);

@@ -7,7 +7,7 @@ import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, requeueExpiredArguments } 
 import { listDeadLetters, requeueExpired, retryDeadLetters, selectDeadLetters } from '../../queue/recovery';
 import { RedisServer, useRedisServer } from '../support/redis-server';
 import { s2Items } from '../support/scenes';
-import { LocalPod } from '../support/pod';
+import { LocalPod, toRedisAt } from '../support/pod';
 import { committedObjects, onlyOfKind } from '../support/manifests';
 import { writeCommittedConfigMapFile } from './support';
 import { sleep } from '../support/wait';
@@ -336,9 +336,8 @@ describe('a run in calls of a bounded chunk', () => {
     await redis.call('ACL', 'SETUSER', 'admin', 'on', `>${password}`, '~*', '&*', '+@all');
     const objects = committedObjects('prod');
     const pod = new LocalPod(objects, onlyOfKind(objects, 'CronJob', 's2-requeue-expired'), { 'redis-admin': { password } });
-    const toServer = (argv: string[]) => argv.map((a, i) => (argv[i - 1] === '-h' ? '127.0.0.1' : argv[i - 1] === '-p' ? String(server.port) : a));
     try {
-      await check(() => pod.run('requeue-expired', toServer));
+      await check(() => pod.run('requeue-expired', toRedisAt(server.port)));
     } finally {
       pod.remove();
       await redis.call('ACL', 'DELUSER', 'admin');

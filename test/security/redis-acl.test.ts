@@ -8,7 +8,7 @@ import { queueKeys } from '../../protocol/queue-keys';
 import { heartbeatFromDist, stderrOf, tempDir } from '../support/lease-heartbeat';
 import { exited, startPythonWorker } from '../support/python-worker';
 import { CommittedRedis, startCommittedRedis } from '../support/committed-redis';
-import { LocalPod } from '../support/pod';
+import { LocalPod, toRedisAt } from '../support/pod';
 import { type Manifest, onlyOfKind } from '../support/manifests';
 import { spawnCli } from '../support/cli';
 
@@ -257,8 +257,7 @@ describe('the recovery CronJob of dist/, run as written against this server', ()
   const run = (options: { password?: string; mapArgs?: (argv: string[]) => string[] } = {}) => {
     const cronJob = onlyOfKind(objects, 'CronJob', 's2-requeue-expired');
     const local = new LocalPod(objects, cronJob, { 'redis-admin': { password: options.password ?? PASSWORD } });
-    const toServer = (argv: string[]) => argv.map((a, i) => (argv[i - 1] === '-h' ? '127.0.0.1' : argv[i - 1] === '-p' ? String(server.port) : a));
-    return local.run('requeue-expired', (argv) => (options.mapArgs ?? ((x) => x))(toServer(argv))).finally(() => local.remove());
+    return local.run('requeue-expired', (argv) => (options.mapArgs ?? ((x) => x))(toRedisAt(server.port)(argv))).finally(() => local.remove());
   };
   /** The call with its last key (the dead-letter list) left out: a wrong call the script refuses. */
   const dropLastKey = (argv: string[]) => argv.filter((_, i) => i !== argv.indexOf(',') - 1);

@@ -158,3 +158,7 @@ export class Output {
   }
 }
 
+/** A `mapArgs` for LocalPod.run: the values of redis-cli's `-h` and `-p` pointed at a test server on this machine. */
+export function toRedisAt(port: number): (argv: string[]) => string[] {
+  return (argv) => argv.map((a, i) => (argv[i - 1] === '-h' ? '127.0.0.1' : argv[i - 1] === '-p' ? String(port) : a));
+}
