@@ -225,24 +225,19 @@ export function isTrimmedByte(b: number): boolean {
 }
 
 /**
- * Adds to `out` the scene IDs of the lines in `bytes[0..end)`, by the rules of parseSceneLine
- * (trimmed; blank and `#` lines skipped). Returns where the unfinished last line starts (a line
- * without its LF yet), or `end` with `atEnd`, when that last line counts as a whole line.
+ * Sets `out` to the scene IDs of the whole lines in `bytes[0..end)` (a piece of linePieces; a
+ * last line without its LF counts as a line), by the rules of parseSceneLine (trimmed; blank
+ * and `#` lines skipped).
  */
-export function scanSceneLines(bytes: Buffer, end: number, out: SceneRanges, atEnd: boolean): number {
+export function scanSceneLines(bytes: Buffer, end: number, out: SceneRanges): void {
   out.reset(bytes);
-  let lineStart = 0;
-  while (lineStart < end) {
+  for (let lineStart = 0; lineStart < end; ) {
     // indexOf may find an LF past `end` in a reused buffer: that one is not part of this input.
     let lineEnd = bytes.indexOf(LF, lineStart);
-    if (lineEnd === -1 || lineEnd >= end) {
-      if (!atEnd) return lineStart;
-      lineEnd = end;
-    }
+    if (lineEnd === -1 || lineEnd >= end) lineEnd = end;
     pushTrimmedLine(bytes, lineStart, lineEnd, out);
     lineStart = lineEnd + 1;
   }
-  return end;
 }
 
 /** Adds the line `bytes[start..end)` (without its LF) to `out`, trimmed, unless blank or a comment. */
@@ -312,7 +307,7 @@ export async function* linePieces(chunks: Readable | AsyncIterable<Buffer> | Ite
 export async function* readSceneFileRanges(path: string, onChunk?: (chunk: Buffer) => void): AsyncGenerator<SceneRanges> {
   const ranges = new SceneRanges(Buffer.alloc(0));
   for await (const { bytes, end } of linePieces(fileChunks(path), onChunk)) {
-    scanSceneLines(bytes, end, ranges, true);
+    scanSceneLines(bytes, end, ranges);
     if (ranges.count > 0) yield ranges; // used up before the buffer is touched again
   }
 }

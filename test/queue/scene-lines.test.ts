@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
-import { isTrimmedByte, parseSceneLine, readSceneFile, readSceneFileRanges, READ_CHUNK_BYTES, readSceneLines, SceneLine, SceneRanges, sceneRangesOf, scanSceneLines } from '../../queue/scene-lines';
+import { isTrimmedByte, linePieces, parseSceneLine, readSceneFile, readSceneFileRanges, READ_CHUNK_BYTES, readSceneLines, SceneLine, SceneRanges, sceneRangesOf, scanSceneLines } from '../../queue/scene-lines';
 
 const S2 = 'S2A_MSIL2A_20190812T235741_N0213_R030_T56LRR_20190813T014708';
 
@@ -43,18 +43,25 @@ describe('scene lines as bytes (push pass)', () => {
     const text = `${S2}\r\n \t\v\f${S2}\f\v\t \r\n\r\n \t\r\n  # comment\r\n#\nx y\n\x1fctl\x1f\nlast\r`;
     const ranges = new SceneRanges(Buffer.alloc(0));
     const bytes = Buffer.from(text, 'latin1');
-    expect(scanSceneLines(bytes, bytes.length, ranges, true)).toBe(bytes.length);
+    scanSceneLines(bytes, bytes.length, ranges);
     const expected = text.split('\n').map(parseSceneLine).filter((s) => s !== undefined);
     expect(expected).toEqual([S2, S2, 'x y', '\x1fctl\x1f', 'last']);
     expect(rangeStrings(ranges)).toEqual(expected);
   });
 
-  test('an unfinished last line is left for the next chunk unless at the end', () => {
+  test('an unfinished last line is left for the next chunk unless at the end', async () => {
+    const pieces: { lines: string; unfinished: number; atEnd: boolean }[] = [];
+    for await (const { bytes, end, unfinished, atEnd } of linePieces([Buffer.from(`${S2}\nS2A_MSI`), Buffer.from('L2A\nlast')])) {
+      pieces.push({ lines: bytes.toString('latin1', 0, end), unfinished, atEnd });
+    }
+    expect(pieces).toEqual([
+      { lines: `${S2}\n`, unfinished: 'S2A_MSI'.length, atEnd: false },
+      { lines: 'S2A_MSIL2A\n', unfinished: 'last'.length, atEnd: false },
+      { lines: 'last', unfinished: 0, atEnd: true },
+    ]);
     const bytes = Buffer.from(`${S2}\nS2A_MSI`);
     const ranges = new SceneRanges(Buffer.alloc(0));
-    expect(scanSceneLines(bytes, bytes.length, ranges, false)).toBe(S2.length + 1);
-    expect(rangeStrings(ranges)).toEqual([S2]);
-    expect(scanSceneLines(bytes, bytes.length - 3, ranges, true)).toBe(bytes.length - 3); // `end` bounds the input
+    scanSceneLines(bytes, bytes.length - 3, ranges); // `end` bounds the input
     expect(rangeStrings(ranges)).toEqual([S2, 'S2A_']);
   });
 
