@@ -1,7 +1,10 @@
 // Builds the queue tool and the protocol it shares with the manifests into build/:
-// - one pass of the TypeScript compiler emits the JavaScript without type-checking it
-//   (type-checking is `npm run typecheck`, part of `npm test`; tsconfig's isolatedModules makes
-//   the output the same);
+// - esbuild transpiles, file by file, every TypeScript source the tool runs: queue/ and
+//   protocol/, and what they import at run time from elsewhere in the repository (found by
+//   esbuild's own import graph; type-only imports are not followed, since they run nothing).
+//   There is no type-checking here: that is `npm run typecheck`, part of `npm test`;
+//   tsconfig's isolatedModules makes file-by-file output the same as the compiler's. `npm run
+//   synth` transpiles the app with the same esbuild (scripts/synth.cjs);
 // - the protocol's Lua scripts are copied next to it (build/protocol/lua, the same path relative
 //   to protocol/lua.js as in the sources);
 // - each of BUNDLED (ioredis and its dependencies, about 70 files) is bundled into one file,
@@ -10,58 +13,52 @@
 //   sixth of `status`'s start-up; only the package's main entry is exported, so a deep import
 //   such as `ioredis/built/…` fails instead of loading a second copy);
 // - build/sources.json lists the sources this build was made from and the bundled packages, for
-//   the queue tool's stale-build check (queue/stale-build.ts). The list comes from the
-//   compiler's own program, so a new shared file cannot be missed.
+//   the queue tool's stale-build check (queue/stale-build.ts). The list is esbuild's import
+//   graph, so a new shared file cannot be missed.
 const fs = require('fs');
 const path = require('path');
-const ts = require('typescript');
+const esbuild = require('esbuild');
 
 const root = path.resolve(__dirname, '..');
 const build = path.join(root, 'build');
 const lua = path.join('protocol', 'lua');
+/** The folders of the tool's own sources; build/ holds their output under the same paths. */
+const TOOL_FOLDERS = ['queue', 'protocol'];
+const OPTIONS = { platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' };
 
-const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.build.json'), { noCheck: true }, {
-  ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (d) => {
-    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-  },
-});
-const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
-const emitted = program.emit();
-const problems = [...program.getSyntacticDiagnostics(), ...emitted.diagnostics];
-if (problems.length > 0 || emitted.emitSkipped) {
-  process.stderr.write(ts.formatDiagnostics(problems, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }));
-  process.exit(1);
+const isSource = (file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.endsWith('.d.ts');
+const entryPoints = TOOL_FOLDERS.flatMap((folder) =>
+  fs.readdirSync(path.join(root, folder), { recursive: true }).map((name) => path.join(folder, name)),
+).filter(isSource);
+
+// The import graph: a bundle that is never written, of everything the entry points load at run
+// time, packages left out (they are node_modules/' or BUNDLED's).
+const graph = esbuild.buildSync({ ...OPTIONS, absWorkingDir: root, entryPoints, bundle: true, packages: 'external', write: false, metafile: true, outdir: build });
+const compiled = Object.keys(graph.metafile.inputs).sort();
+
+// Outputs of an earlier build that this one does not write (a source deleted or no longer
+// imported) must not be found by a stale require(); build/synth/ is `npm run synth`'s.
+fs.mkdirSync(build, { recursive: true });
+for (const entry of fs.readdirSync(build, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+  if (entry.name !== 'synth' && entry.name !== 'node_modules') fs.rmSync(path.join(build, entry.name), { recursive: true });
 }
+esbuild.buildSync({ ...OPTIONS, absWorkingDir: root, entryPoints: compiled, outdir: build, outbase: root, sourcemap: true });
 fs.cpSync(path.join(root, lua), path.join(build, lua), { recursive: true });
-
 /** Packages the compiled tool loads from one bundled file. */
 const BUNDLED = ['ioredis'];
 for (const name of BUNDLED) {
   const out = path.join(build, 'node_modules', name);
   fs.rmSync(out, { recursive: true, force: true });
   const { version } = require(`${name}/package.json`);
-  require('esbuild').buildSync({
-    entryPoints: [require.resolve(name)],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile: path.join(out, 'index.js'),
-    logLevel: 'warning',
-  });
+  esbuild.buildSync({ ...OPTIONS, entryPoints: [require.resolve(name)], bundle: true, outfile: path.join(out, 'index.js') });
   const manifest = { name, version, private: true, main: 'index.js', exports: { '.': './index.js', './package.json': './package.json' } };
   fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
 }
 
 const luaFiles = fs.readdirSync(path.join(root, lua), { recursive: true, withFileTypes: true })
   .filter((entry) => entry.isFile())
-  .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name));
-// Every file compiled: the includes and whatever they import from elsewhere in the repository.
-const compiled = program.getSourceFiles()
-  .map((file) => path.resolve(file.fileName))
-  .filter((file) => !file.endsWith('.d.ts') && !path.relative(root, file).split(path.sep).includes('node_modules'));
-const sources = [...compiled, ...luaFiles].map((file) => path.relative(root, file).split(path.sep).join('/')).sort();
+  .map((entry) => path.relative(root, path.join(entry.parentPath ?? entry.path, entry.name)).split(path.sep).join('/'));
+const sources = [...compiled, ...luaFiles].sort();
 // Folders are listed too: a file added to one after the build makes the build stale as well.
 const folders = [...new Set(sources.map((file) => path.posix.dirname(file)))].sort();
 fs.writeFileSync(path.join(build, 'sources.json'), JSON.stringify({ files: sources, folders, bundled: BUNDLED }, null, 2) + '\n');

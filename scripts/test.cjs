@@ -1,15 +1,12 @@
-// `npm test`: builds the queue tool (the CLI tests run build/), then type-checks, lints and runs
-// jest side by side, and fails if any of them fails. Arguments go to jest
+// `npm test`: type-checks, lints and builds the queue tool side by side, then runs jest once the
+// build is there (the CLI tests run build/), and fails if any of them fails. Arguments go to jest
 // (`npm test -- test/queue`). Type-checking and lint run at low priority: they only need to
 // finish within jest's run, while jest's tests time real processes.
-const { spawn, spawnSync } = require('child_process');
+const { spawn } = require('child_process');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
-
-const built = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.cjs')], { cwd: root, stdio: 'inherit' });
-if (built.status !== 0) process.exit(built.status ?? 1);
 
 /** Runs a check with its output held back until it ends; resolves to its exit code. */
 function quietly(label, command, args) {
@@ -35,7 +32,8 @@ function loudly(command, args) {
 Promise.all([
   quietly('tsc --noEmit', bin('tsc'), ['--noEmit']),
   quietly('eslint', bin('eslint'), ['.']),
-  loudly(bin('jest'), ['--ci', ...process.argv.slice(2)]),
+  loudly(process.execPath, [path.join(root, 'scripts', 'build.cjs')]).then((built) =>
+    built === 0 ? loudly(bin('jest'), ['--ci', ...process.argv.slice(2)]) : built),
 ]).then((codes) => {
   process.exitCode = codes.find((code) => code !== 0) ?? 0;
 });

@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'child_process';
+import { readFileSync } from 'fs';
 import * as path from 'path';
 import { ROOT } from '../support/cli';
 
@@ -17,5 +18,21 @@ describe('the build of the queue tool', () => {
     const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
+  });
+
+  test("build/sources.json lists the source of every compiled file the tool loads, whatever the subcommand", () => {
+    // Every subcommand module loaded, as the CLI would load it on demand; then each compiled file
+    // in require.cache (outside node_modules/) must come from a listed source, or the stale-build
+    // check would miss a change to it.
+    const script = `
+      const { SUBCOMMANDS } = require(${JSON.stringify(path.join(BUILD, 'queue', 'cli.js'))});
+      for (const load of Object.values(SUBCOMMANDS)) load();
+      process.stdout.write(JSON.stringify(Object.keys(require.cache)));`;
+    const loaded = (JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as string[])
+      .filter((file) => file.startsWith(BUILD + path.sep) && !file.split(path.sep).includes('node_modules'))
+      .map((file) => path.relative(BUILD, file).split(path.sep).join('/').replace(/\.js$/, '.ts'));
+    const { files } = JSON.parse(readFileSync(path.join(BUILD, 'sources.json'), 'utf8')) as { files: string[] };
+    expect(loaded.length).toBeGreaterThan(20);
+    expect(loaded.filter((file) => !files.includes(file))).toEqual([]);
   });
 });
