@@ -33,6 +33,9 @@ export function murmur3x86_128(key: string, seed: number, out: Int32Array | Uint
 }
 
 const keyWords = new LastDataView();
+// Math.imul through a module constant: as fast as Math.imul in the tool, and in a jest worker's vm
+// context, where each lookup of the global Math is a slow call, a few hundred times faster.
+const imul = Math.imul;
 
 /**
  * MurmurHash3_x86_128 of the bytes `bytes[start..end)`, written to `out[off..off+3]` as h1..h4:
@@ -63,14 +66,14 @@ export function murmur3x86_128Bytes(bytes: Uint8Array, start: number, end: numbe
     k3 = words.getInt32(i + 8, true);
     k4 = words.getInt32(i + 12, true);
 
-    k1 = Math.imul(k1, c1); k1 = (k1 << 15) | (k1 >>> 17); k1 = Math.imul(k1, c2); h1 ^= k1;
-    h1 = (h1 << 19) | (h1 >>> 13); h1 = (h1 + h2) | 0; h1 = (Math.imul(h1, 5) + 0x561ccd1b) | 0;
-    k2 = Math.imul(k2, c2); k2 = (k2 << 16) | (k2 >>> 16); k2 = Math.imul(k2, c3); h2 ^= k2;
-    h2 = (h2 << 17) | (h2 >>> 15); h2 = (h2 + h3) | 0; h2 = (Math.imul(h2, 5) + 0x0bcaa747) | 0;
-    k3 = Math.imul(k3, c3); k3 = (k3 << 17) | (k3 >>> 15); k3 = Math.imul(k3, c4); h3 ^= k3;
-    h3 = (h3 << 15) | (h3 >>> 17); h3 = (h3 + h4) | 0; h3 = (Math.imul(h3, 5) + 0x96cd1c35) | 0;
-    k4 = Math.imul(k4, c4); k4 = (k4 << 18) | (k4 >>> 14); k4 = Math.imul(k4, c1); h4 ^= k4;
-    h4 = (h4 << 13) | (h4 >>> 19); h4 = (h4 + h1) | 0; h4 = (Math.imul(h4, 5) + 0x32ac3b17) | 0;
+    k1 = imul(k1, c1); k1 = (k1 << 15) | (k1 >>> 17); k1 = imul(k1, c2); h1 ^= k1;
+    h1 = (h1 << 19) | (h1 >>> 13); h1 = (h1 + h2) | 0; h1 = (imul(h1, 5) + 0x561ccd1b) | 0;
+    k2 = imul(k2, c2); k2 = (k2 << 16) | (k2 >>> 16); k2 = imul(k2, c3); h2 ^= k2;
+    h2 = (h2 << 17) | (h2 >>> 15); h2 = (h2 + h3) | 0; h2 = (imul(h2, 5) + 0x0bcaa747) | 0;
+    k3 = imul(k3, c3); k3 = (k3 << 17) | (k3 >>> 15); k3 = imul(k3, c4); h3 ^= k3;
+    h3 = (h3 << 15) | (h3 >>> 17); h3 = (h3 + h4) | 0; h3 = (imul(h3, 5) + 0x96cd1c35) | 0;
+    k4 = imul(k4, c4); k4 = (k4 << 18) | (k4 >>> 14); k4 = imul(k4, c1); h4 ^= k4;
+    h4 = (h4 << 13) | (h4 >>> 19); h4 = (h4 + h1) | 0; h4 = (imul(h4, 5) + 0x32ac3b17) | 0;
   }
   const t = start + (nblocks << 4);
   k1 = 0;
@@ -84,28 +87,28 @@ export function murmur3x86_128Bytes(bytes: Uint8Array, start: number, end: numbe
     if (rem > 14) k4 ^= bytes[t + 14] << 16;
     if (rem > 13) k4 ^= bytes[t + 13] << 8;
     k4 ^= bytes[t + 12];
-    k4 = Math.imul(k4, c4); k4 = (k4 << 18) | (k4 >>> 14); k4 = Math.imul(k4, c1); h4 ^= k4;
+    k4 = imul(k4, c4); k4 = (k4 << 18) | (k4 >>> 14); k4 = imul(k4, c1); h4 ^= k4;
   }
   if (rem > 8) {
     if (rem > 11) k3 ^= bytes[t + 11] << 24;
     if (rem > 10) k3 ^= bytes[t + 10] << 16;
     if (rem > 9) k3 ^= bytes[t + 9] << 8;
     k3 ^= bytes[t + 8];
-    k3 = Math.imul(k3, c3); k3 = (k3 << 17) | (k3 >>> 15); k3 = Math.imul(k3, c4); h3 ^= k3;
+    k3 = imul(k3, c3); k3 = (k3 << 17) | (k3 >>> 15); k3 = imul(k3, c4); h3 ^= k3;
   }
   if (rem > 4) {
     if (rem > 7) k2 ^= bytes[t + 7] << 24;
     if (rem > 6) k2 ^= bytes[t + 6] << 16;
     if (rem > 5) k2 ^= bytes[t + 5] << 8;
     k2 ^= bytes[t + 4];
-    k2 = Math.imul(k2, c2); k2 = (k2 << 16) | (k2 >>> 16); k2 = Math.imul(k2, c3); h2 ^= k2;
+    k2 = imul(k2, c2); k2 = (k2 << 16) | (k2 >>> 16); k2 = imul(k2, c3); h2 ^= k2;
   }
   if (rem > 0) {
     if (rem > 3) k1 ^= bytes[t + 3] << 24;
     if (rem > 2) k1 ^= bytes[t + 2] << 16;
     if (rem > 1) k1 ^= bytes[t + 1] << 8;
     k1 ^= bytes[t];
-    k1 = Math.imul(k1, c1); k1 = (k1 << 15) | (k1 >>> 17); k1 = Math.imul(k1, c2); h1 ^= k1;
+    k1 = imul(k1, c1); k1 = (k1 << 15) | (k1 >>> 17); k1 = imul(k1, c2); h1 ^= k1;
   }
   h1 ^= len; h2 ^= len; h3 ^= len; h4 ^= len;
   h1 = (h1 + h2) | 0; h1 = (h1 + h3) | 0; h1 = (h1 + h4) | 0;
@@ -121,9 +124,9 @@ export function murmur3x86_128Bytes(bytes: Uint8Array, start: number, end: numbe
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
+  h = imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
+  h = imul(h, 0xc2b2ae35);
   return h ^ (h >>> 16);
 }
 
