@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import { CliRun, runCli as cli } from '../../support/cli';
 import { RedisServer } from '../../support/redis-server';
 import { s2Item as item, sceneId as scene } from '../../support/scenes';
-import { redis, server, TMP, useHardeningFixture } from './fixture';
+import { redis, runMain, server, TMP, useHardeningFixture } from './fixture';
 
 useHardeningFixture();
 
@@ -111,10 +111,15 @@ describe('malformed --redis-url: exit 2 naming the value; a database the server 
     ['http://127.0.0.1:6379', "error: --redis-url must start with redis:// or rediss://, got 'http://127.0.0.1:6379'"],
     ['redis://127.0.0.1:6379/0?db=1', "error: --redis-url 'redis://127.0.0.1:6379/0?db=1': the only query parameter allowed is 'password', got 'db'"],
   ])('%s', async (url, message) => {
-    const run = await cli(['enqueue', scene(1), '--redis-url', url]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`${message}\n(see: ard-queue enqueue --help)\n`);
+    expect(await runMain(['enqueue', scene(1), '--redis-url', url])).toEqual({ code: 2, stderr: `${message}\n(see: ard-queue enqueue --help)\n` });
     expect(await redis.keys('*')).toEqual([]); // nothing written, no lock left behind
+  });
+
+  test('the built tool refuses them alike', async () => {
+    const run = await cli(['enqueue', scene(1), '--redis-url', 'redis://127.0.0.1:99999']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("error: --redis-url 'redis://127.0.0.1:99999': port must be an integer 1-65535, got '99999'\n(see: ard-queue enqueue --help)\n");
+    expect(await redis.keys('*')).toEqual([]);
   });
 
   test('a database index the server does not have (--databases 1) fails with exit 1, writing nothing', async () => {

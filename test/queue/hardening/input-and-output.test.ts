@@ -1,11 +1,9 @@
 /** Input the tool refuses and output it escapes (issue 10). */
 import { writeFileSync } from 'fs';
 import * as path from 'path';
-import { Readable, Writable } from 'stream';
-import { main } from '../../../queue/cli';
 import { runCli as cli, sceneFile } from '../../support/cli';
 import { s2Item as item, sceneId as scene, sceneIds } from '../../support/scenes';
-import { redis, server, TMP, useHardeningFixture } from './fixture';
+import { redis, runMain, server, TMP, useHardeningFixture } from './fixture';
 
 useHardeningFixture();
 
@@ -42,15 +40,6 @@ test('impossible dates and MGRS letters are refused naming the part; --inter-dir
   expect(await redis.keys('*')).toEqual([]);
 });
 
-/** The tool's main() run in this process, its exit code and what it wrote to stderr. */
-async function inProcess(args: readonly string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const stdout = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const stderrStream = new Writable({ write: (chunk, _encoding, done) => ((stderr += String(chunk)), done()) });
-  const code = await main(args, { stdin: Readable.from([]), stdout, stderr: stderrStream, env: {} });
-  return { code, stderr };
-}
-
 test('--queue refuses the internal keys of another queue', async () => {
   const args = (name: string) => ['enqueue', scene(1), '--workflow', 's2', '--queue', name, '--redis-url', server.url];
   const refusal = (name: string, role: string) =>
@@ -68,7 +57,7 @@ test('--queue refuses the internal keys of another queue', async () => {
     ['jobS2:leased_by_session:abc', 'leasePrefix'],
     ['jobS2:force_snapshot:pending', 'snapshotPrefix'],
   ]) {
-    expect(await inProcess(args(name))).toEqual({ code: 2, stderr: refusal(name, role) });
+    expect(await runMain(args(name))).toEqual({ code: 2, stderr: refusal(name, role) });
   }
   const run = await cli(args('jobS2:enqueued:2'));
   expect(run.code).toBe(2);
