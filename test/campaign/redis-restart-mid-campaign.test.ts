@@ -30,13 +30,15 @@ test('a Redis restart mid-campaign costs at most one failed worker process per w
   })();
 
   try {
-    const job = (started.job = new Job(3, running.port, { WORK_LOG: log, BLOCK_TIMEOUT: '1', WORK_SECONDS: '0.3', LEASE_SECS: '3' }));
-    const ids = sceneIds(45);
+    // Enqueued before the workers start, so that their gates let them through at the first look
+    // instead of after one 5 s poll (waiting at the gate is readme-order.test.ts's).
+    const ids = sceneIds(24);
     await enqueue(running, ids);
+    const job = (started.job = new Job(3, running.port, { WORK_LOG: log, BLOCK_TIMEOUT: '1', WORK_SECONDS: '0.3', LEASE_SECS: '3' }));
 
     // Mid-campaign: a third of the scenes done, then Redis is killed and comes back.
-    for (let i = 0; i < 600 && doneScenes(log).size < 15; i++) await sleep(100);
-    expect(doneScenes(log).size).toBeGreaterThanOrEqual(15);
+    for (let i = 0; i < 600 && doneScenes(log).size < 8; i++) await sleep(100);
+    expect(doneScenes(log).size).toBeGreaterThanOrEqual(8);
     await running.kill();
     await sleep(1500);
     await running.restart();

@@ -75,10 +75,11 @@ async function byBytes(pieces: Buffer[], workflow: WorkflowDefinition = SENTINEL
 
 describe('the byte pass (files and stdin)', () => {
   // Valid and invalid IDs, comments, blank lines, CRLF and whitespace, a lone CR, JSON, and UTF-8:
-  // a comment, Unicode spaces that trim() strips around an ID, an invalid non-ASCII ID.
-  const lines = [
+  // a comment, Unicode spaces that trim() strips around an ID, an invalid non-ASCII ID; `before`
+  // and `after` valid IDs around the first of these lines.
+  const mixedLines = (before: number, after: number): string[] => [
     '# campaign',
-    ...Array.from({ length: 400 }, (_, i) => sceneId(i)),
+    ...Array.from({ length: before }, (_, i) => sceneId(i)),
     `  ${sceneId(400)}\t\r`,
     '',
     ' \t ',
@@ -87,7 +88,7 @@ describe('the byte pass (files and stdin)', () => {
     `{"in_scene":"${sceneId(403)}"}`,
     `${sceneId(404)} ${sceneId(405)}`,
     'S2A_MSIL2A_20190812T235741_N0213_R030_T56LAR_20190813T014708\r',
-    ...Array.from({ length: 300 }, (_, i) => sceneId(500 + i)),
+    ...Array.from({ length: after }, (_, i) => sceneId(500 + i)),
     '# café',
     `\u00a0${sceneId(406)}\u3000`,
     `\ufeff${sceneId(407)}\r`,
@@ -95,21 +96,31 @@ describe('the byte pass (files and stdin)', () => {
     ...Array.from({ length: 25 }, (_, i) => `bad${i}`),
     sceneId(408),
   ];
+  // Read whole (Infinity), in 64 KiB reads, and cut anywhere: inside lines, CRLF pairs and
+  // multi-byte UTF-8 characters. Pieces of 7 to 1,000 bytes fall at every place of a line over
+  // hundreds of valid IDs; pieces of 1 byte, or 2 and 3, cut every line at every place anyway, so
+  // a few valid IDs around the other lines do for them (hundreds would cost a second a test).
+  const readings = [
+    { before: 400, after: 300, sizes: [[Infinity], [64 << 10], [7, 61, 1000], [59, 60, 62]] },
+    { before: 3, after: 3, sizes: [[1], [2, 3]] },
+  ];
 
   test.each([
-    ['LF, last line with LF', lines.join('\n') + '\n'],
-    ['CRLF, last line without LF', lines.join('\r\n')],
-    ['ASCII only', lines.filter((l) => Buffer.byteLength(l) === l.length).join('\n')],
-  ])('gives the string path\'s report, whatever the pieces (%s); spools exactly the valid scene IDs', async (_, text) => {
-    const expected = await byStrings(text);
-    expect(typeof expected === 'object' && expected.invalid > 20 && expected.valid > 700).toBe(true);
-    const bytes = Buffer.from(text);
-    const validScenes = (await collectScenes(text)).filter((scene) => sceneProblem(SENTINEL_2, scene) === undefined);
-    // Whole, cut in 64 KiB reads, and cut anywhere: inside lines, CRLF pairs and multi-byte UTF-8 characters.
-    for (const sizes of [[bytes.length], [64 << 10], [1], [2, 3], [7, 61, 1000], [59, 60, 62]]) {
-      const { report, spooled } = await byBytes(cut(bytes, sizes));
-      expect(report).toEqual(expected);
-      expect(spooled).toBe(validScenes.map((s) => `${s}\n`).join(''));
+    ['LF, last line with LF', (lines: string[]) => lines.join('\n') + '\n'],
+    ['CRLF, last line without LF', (lines: string[]) => lines.join('\r\n')],
+    ['ASCII only', (lines: string[]) => lines.filter((l) => Buffer.byteLength(l) === l.length).join('\n')],
+  ])('gives the string path\'s report, whatever the pieces (%s); spools exactly the valid scene IDs', async (_, join) => {
+    for (const { before, after, sizes: sizesList } of readings) {
+      const text = join(mixedLines(before, after));
+      const expected = await byStrings(text);
+      expect(typeof expected === 'object' && expected.invalid > 20 && expected.valid > before + after).toBe(true);
+      const bytes = Buffer.from(text);
+      const validScenes = (await collectScenes(text)).filter((scene) => sceneProblem(SENTINEL_2, scene) === undefined);
+      for (const sizes of sizesList) {
+        const { report, spooled } = await byBytes(cut(bytes, sizes));
+        expect(report).toEqual(expected);
+        expect(spooled).toBe(validScenes.map((s) => `${s}\n`).join(''));
+      }
     }
   });
 

@@ -14,6 +14,8 @@
 //   LEASE_SECS      lease time-to-live (default 1800, as the S2 image)
 //   TIMEOUT_SECS    BRPOPLPUSH blocking timeout (default 2)
 //   WORK_MS         time spent "processing" each item (default 0)
+//   LEASE_DELAY_MS  pause between the take and the lease (default 0): a slow network or a stalled
+//                   worker, which recovery's grace period must cover
 //   POISON          an item containing this text kills the worker (SIGKILL) while it holds it
 //   DIE_AFTER       SIGKILL itself while holding its Nth item (1-based)
 // A taken item is printed as one line `TAKE <item>`, its work finished as `WORKED <item>`
@@ -26,6 +28,7 @@ const queue = process.env.QUEUE || 'jobS2';
 const leaseSecs = Number(process.env.LEASE_SECS || 1800);
 const timeoutSecs = Number(process.env.TIMEOUT_SECS || 2);
 const workMs = Number(process.env.WORK_MS || 0);
+const leaseDelayMs = Number(process.env.LEASE_DELAY_MS || 0);
 const poison = process.env.POISON;
 const dieAfter = Number(process.env.DIE_AFTER || 0);
 
@@ -47,6 +50,7 @@ async function main() {
   while ((await redis.llen(queue)) + (await redis.llen(processingKey)) > 0) {
     const item = await redis.brpoplpush(queue, processingKey, timeoutSecs);
     if (item === null) continue; // "Waiting for work": another worker holds the rest
+    if (leaseDelayMs > 0) await new Promise((r) => setTimeout(r, leaseDelayMs));
     await redis.setex(leaseKey(item), leaseSecs, session);
     taken += 1;
     process.stdout.write(`TAKE ${item}\n`);

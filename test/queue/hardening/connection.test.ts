@@ -3,10 +3,10 @@ import { writeFileSync } from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import Redis from 'ioredis';
-import { runCli as cli } from '../../support/cli';
+import { CliRun, runCli as cli } from '../../support/cli';
 import { RedisServer } from '../../support/redis-server';
 import { s2Item as item, sceneId as scene } from '../../support/scenes';
-import { redis, server, TMP, useHardeningFixture } from './fixture';
+import { redis, runMain, server, TMP, useHardeningFixture } from './fixture';
 
 useHardeningFixture();
 
@@ -21,58 +21,28 @@ const EVERY_SUBCOMMAND: readonly (readonly string[])[] = [
   ['retry-dead-letters', '--all'],
 ];
 
-describe('no hang: a server that accepts connections and never answers', () => {
-  let silent: net.Server;
-  let port: number;
-  const sockets = new Set<net.Socket>();
-  beforeAll(async () => {
-    silent = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    port = (silent.address() as net.AddressInfo).port;
+// A server that accepts connections and never answers.
+let silent: net.Server;
+let port: number;
+const sockets = new Set<net.Socket>();
+/**
+ * The run that shows the default limit: 10 s of waiting, so it is started before the file's
+ * first test and checked by its last, and the other tests run meanwhile.
+ */
+let defaultLimitRun: Promise<CliRun>;
+beforeAll(async () => {
+  silent = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
   });
-  afterAll(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => silent.close(r));
-  });
-
-  test('every subcommand gives up after --timeout with exit 1, naming the URL, and exits at once', async () => {
-    const runs = await Promise.all(EVERY_SUBCOMMAND.map((args) => cli([...args, '--redis-url', `redis://127.0.0.1:${port}`, '--timeout', '1.5'])));
-    for (const [i, run] of runs.entries()) {
-      expect(run.code).toBe(1);
-      const pushed = EVERY_SUBCOMMAND[i][0] === 'enqueue' ? '; nothing pushed' : '';
-      expect(run.stderr).toBe(`error: cannot connect to Redis at redis://127.0.0.1:${port}: no reply within 1.5 s (Command timed out; --timeout sets the limit); ${HINT}${pushed}\n`);
-      // No socket timer keeps the process after the failure (ioredis' 2 s disconnectTimeout):
-      // timed from the error's message, so that a slow start on a loaded machine does not count.
-      expect(run.ms - run.stderrMs!).toBeLessThan(1_000);
-    }
-  }, 60_000);
-
-  test('the default limit is 10 s', async () => {
-    const run = await cli(['status', '--redis-url', `redis://127.0.0.1:${port}`]);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('no reply within 10 s');
-    expect(run.ms).toBeGreaterThanOrEqual(10_000);
-    expect(run.ms).toBeLessThan(13_000);
-  }, 30_000);
-
-  test('a stopped redis-server (SIGSTOP) mid-session: the command in flight gives up', async () => {
-    const stopped = await RedisServer.start();
-    try {
-      process.kill(stopped.pid!, 'SIGSTOP');
-      const runs = await Promise.all(EVERY_SUBCOMMAND.map((args) => cli([...args, '--redis-url', stopped.url, '--timeout', '1'])));
-      for (const run of runs) {
-        expect(run.code).toBe(1);
-        expect(run.stderr).toContain(`redis://127.0.0.1:${stopped.port}`);
-        expect(run.stderr).toContain('no reply within 1 s');
-      }
-    } finally {
-      process.kill(stopped.pid!, 'SIGCONT');
-      await stopped.stop();
-    }
-  }, 60_000);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  port = (silent.address() as net.AddressInfo).port;
+  defaultLimitRun = cli(['status', '--redis-url', `redis://127.0.0.1:${port}`]);
+});
+afterAll(async () => {
+  await defaultLimitRun;
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => silent.close(r));
 });
 
 describe('passwords never printed, and taken without the command line', () => {
@@ -141,10 +111,15 @@ describe('malformed --redis-url: exit 2 naming the value; a database the server 
     ['http://127.0.0.1:6379', "error: --redis-url must start with redis:// or rediss://, got 'http://127.0.0.1:6379'"],
     ['redis://127.0.0.1:6379/0?db=1', "error: --redis-url 'redis://127.0.0.1:6379/0?db=1': the only query parameter allowed is 'password', got 'db'"],
   ])('%s', async (url, message) => {
-    const run = await cli(['enqueue', scene(1), '--redis-url', url]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`${message}\n(see: ard-queue enqueue --help)\n`);
+    expect(await runMain(['enqueue', scene(1), '--redis-url', url])).toEqual({ code: 2, stderr: `${message}\n(see: ard-queue enqueue --help)\n` });
     expect(await redis.keys('*')).toEqual([]); // nothing written, no lock left behind
+  });
+
+  test('the built tool refuses them alike', async () => {
+    const run = await cli(['enqueue', scene(1), '--redis-url', 'redis://127.0.0.1:99999']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("error: --redis-url 'redis://127.0.0.1:99999': port must be an integer 1-65535, got '99999'\n(see: ard-queue enqueue --help)\n");
+    expect(await redis.keys('*')).toEqual([]);
   });
 
   test('a database index the server does not have (--databases 1) fails with exit 1, writing nothing', async () => {
@@ -172,4 +147,43 @@ describe('malformed --redis-url: exit 2 naming the value; a database the server 
     db3.disconnect();
     expect(await redis.exists('jobS2')).toBe(0);
   });
+});
+
+// Last in the file: its last test waits for the run started first (defaultLimitRun).
+describe('no hang: a server that accepts connections and never answers', () => {
+  test('every subcommand gives up after --timeout with exit 1, naming the URL, and exits at once', async () => {
+    const runs = await Promise.all(EVERY_SUBCOMMAND.map((args) => cli([...args, '--redis-url', `redis://127.0.0.1:${port}`, '--timeout', '1.5'])));
+    for (const [i, run] of runs.entries()) {
+      expect(run.code).toBe(1);
+      const pushed = EVERY_SUBCOMMAND[i][0] === 'enqueue' ? '; nothing pushed' : '';
+      expect(run.stderr).toBe(`error: cannot connect to Redis at redis://127.0.0.1:${port}: no reply within 1.5 s (Command timed out; --timeout sets the limit); ${HINT}${pushed}\n`);
+      // No socket timer keeps the process after the failure (ioredis' 2 s disconnectTimeout):
+      // timed from the error's message, so that a slow start on a loaded machine does not count.
+      expect(run.ms - run.stderrMs!).toBeLessThan(1_000);
+    }
+  }, 60_000);
+
+  test('a stopped redis-server (SIGSTOP) mid-session: the command in flight gives up', async () => {
+    const stopped = await RedisServer.start();
+    try {
+      process.kill(stopped.pid!, 'SIGSTOP');
+      const runs = await Promise.all(EVERY_SUBCOMMAND.map((args) => cli([...args, '--redis-url', stopped.url, '--timeout', '1'])));
+      for (const run of runs) {
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(`redis://127.0.0.1:${stopped.port}`);
+        expect(run.stderr).toContain('no reply within 1 s');
+      }
+    } finally {
+      process.kill(stopped.pid!, 'SIGCONT');
+      await stopped.stop();
+    }
+  }, 60_000);
+
+  test('the default limit is 10 s', async () => {
+    const run = await defaultLimitRun;
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('no reply within 10 s');
+    expect(run.ms).toBeGreaterThanOrEqual(10_000);
+    expect(run.ms).toBeLessThan(13_000);
+  }, 30_000);
 });

@@ -1,7 +1,9 @@
 import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import { Readable, Writable } from 'stream';
 import Redis from 'ioredis';
+import { main } from '../../../queue/cli';
 import { RedisServer, useRedisServer } from '../../support/redis-server';
 
 // The queue tool against what Redis, the input or the operator may do (issue 10). The tests are
@@ -19,4 +21,16 @@ export function useHardeningFixture(): void {
   beforeAll(() => {
     ({ server, redis } = fixture);
   });
+}
+
+/**
+ * The tool's main() run in this process: its exit code and what it wrote to stderr. For usage
+ * errors, which need no process of their own; the tests show each once through the built tool too.
+ */
+export async function runMain(args: readonly string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const collect = new Writable({ write: (chunk, _encoding, done) => ((stderr += String(chunk)), done()) });
+  const code = await main(args, { stdin: Readable.from([]), stdout: discard, stderr: collect, env: {} });
+  return { code, stderr };
 }

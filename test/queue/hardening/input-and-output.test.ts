@@ -3,7 +3,7 @@ import { writeFileSync } from 'fs';
 import * as path from 'path';
 import { runCli as cli, sceneFile } from '../../support/cli';
 import { s2Item as item, sceneId as scene, sceneIds } from '../../support/scenes';
-import { redis, server, TMP, useHardeningFixture } from './fixture';
+import { redis, runMain, server, TMP, useHardeningFixture } from './fixture';
 
 useHardeningFixture();
 
@@ -41,6 +41,11 @@ test('impossible dates and MGRS letters are refused naming the part; --inter-dir
 });
 
 test('--queue refuses the internal keys of another queue', async () => {
+  const args = (name: string) => ['enqueue', scene(1), '--workflow', 's2', '--queue', name, '--redis-url', server.url];
+  const refusal = (name: string, role: string) =>
+    `error: --queue '${name}' is the ${role} key of queue 'jobS2', not a queue; give the queue's own name, e.g. --queue jobS2\n(see: ard-queue enqueue --help)\n`;
+  // Every kind of key through the tool's main() in this process (a refusal needs no process of
+  // its own), then one through the built tool, which runs that main().
   for (const [name, role] of [
     ['jobS2:processing', 'processing'],
     ['jobS2:enqueued', 'enqueued'],
@@ -52,12 +57,11 @@ test('--queue refuses the internal keys of another queue', async () => {
     ['jobS2:leased_by_session:abc', 'leasePrefix'],
     ['jobS2:force_snapshot:pending', 'snapshotPrefix'],
   ]) {
-    const run = await cli(['enqueue', scene(1), '--workflow', 's2', '--queue', name, '--redis-url', server.url]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toBe(
-      `error: --queue '${name}' is the ${role} key of queue 'jobS2', not a queue; give the queue's own name, e.g. --queue jobS2\n(see: ard-queue enqueue --help)\n`,
-    );
+    expect(await runMain(args(name))).toEqual({ code: 2, stderr: refusal(name, role) });
   }
+  const run = await cli(args('jobS2:enqueued:2'));
+  expect(run.code).toBe(2);
+  expect(run.stderr).toBe(refusal('jobS2:enqueued:2', 'enqueued'));
   expect(await redis.keys('*')).toEqual([]);
 });
 

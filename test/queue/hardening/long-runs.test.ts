@@ -94,8 +94,10 @@ describe('signals and closed pipes', () => {
   }, 120_000);
 
   test('a reader that goes away (| head) ends the run without a stack trace', async () => {
-    await redis.rpush('jobS2:dead_letter', ...sceneIds(50_000).map(item));
-    const child = spawnCli(['dead-letters', '--limit', '50000', '--redis-url', server.url]);
+    // 10,000 lines (0.7 MB) written at once: ten times what a pipe holds (64 KiB), so most of it
+    // is still to be written when the reader goes.
+    await redis.rpush('jobS2:dead_letter', ...sceneIds(10_000).map(item));
+    const child = spawnCli(['dead-letters', '--limit', '10000', '--redis-url', server.url]);
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     child.stdout!.once('data', () => child.stdout!.destroy());

@@ -5,7 +5,7 @@ import { RedisServer } from '../../support/redis-server';
 import { FakeJob } from '../support';
 
 // Fault tests: real redis-server, real worker processes following the lease protocol
-// (test/support/lease-worker.cjs), the recovery script run every 0.5 s as the CronJob would
+// (test/support/lease-worker.cjs), the recovery script run every 0.1 s as the CronJob would
 // every minute. Leases and grace periods are seconds instead of 1800 s and 60 s, so faults
 // resolve in seconds. The tests are in two files, so that jest runs them side by side; each
 // test starts its own redis-server.

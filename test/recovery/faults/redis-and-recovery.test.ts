@@ -13,15 +13,16 @@ test('Redis SIGKILLed and restarted mid-drain (committed redis.conf): nothing lo
   const confFile = path.join(mkdtempSync(path.join(tmpdir(), 'ard-conf-')), 'redis.conf');
   writeCommittedRedisConf(confFile);
   await startServer({ configFile: confFile });
-  const items = s2Items(300);
+  // A third of the items done when Redis dies: some done, some in flight, the rest pending.
+  const items = s2Items(120);
   await redis.rpush(K.pending, ...items);
-  started.recovery = recoveryLoop(server.url, Q, { graceSeconds: 1, periodMs: 500 });
+  started.recovery = recoveryLoop(server.url, Q, { graceSeconds: 1, periodMs: 100 });
   // Workers that lose Redis exit 1 and are restarted by the Job, as pods would be.
   const env = workerEnv({ WORK_MS: '20' });
   const job = (started.job = new FakeJob([env, env, env, env], () => env, 300));
-  while (job.done.length < 100) await sleep(20);
+  while (job.done.length < 40) await sleep(20);
   await server.kill();
-  await sleep(1000);
+  await sleep(500);
   await server.restart();
   await job.completed(50_000);
 
@@ -35,18 +36,23 @@ test('Redis SIGKILLed and restarted mid-drain (committed redis.conf): nothing lo
 
 test('recovery racing live workers with short leases never requeues an item a live worker holds', async () => {
   await startServer();
-  const items = s2Items(40);
+  // Two rounds of 8 items: takes while other items are leased, and while others complete.
+  const items = s2Items(16);
   await redis.rpush(K.pending, ...items);
   // Work (1.5 s) outlasts the grace period (1 s) but not the lease (3 s); recovery runs back to
-  // back. A recovery that missed a live lease, or ignored the take->lease gap, would requeue.
+  // back. A recovery that missed a live lease would requeue an item after 1 s of its work. Each
+  // worker waits 100 ms between its take and its lease (well inside the grace period), so that
+  // back-to-back runs surely see every item unleased for a while: a recovery that ignored the
+  // take->lease gap would requeue at once, however few the takes.
   const recovery = (started.recovery = recoveryLoop(server.url, Q, { graceSeconds: 1, periodMs: 0 }));
-  const env = workerEnv({ LEASE_SECS: '3', WORK_MS: '1500' });
+  const env = workerEnv({ LEASE_SECS: '3', WORK_MS: '1500', LEASE_DELAY_MS: '100' });
   const job = (started.job = new FakeJob(Array.from({ length: 8 }, () => env)));
   await job.completed(40_000);
   await recovery.stop();
 
   expect(recovery.runs.length).toBeGreaterThan(100);
   expect(recovery.runs.some((run) => run.leased > 0)).toBe(true);
+  expect(recovery.runs.some((run) => run.waiting > 0)).toBe(true); // it saw items in the take->lease gap
   expect(recovery.runs.reduce((sum, run) => sum + run.requeued + run.deadLettered, 0)).toBe(0);
   expect(await redis.hgetall(K.attempts)).toEqual({});
   expect([...multiplicity(job.taken).entries()].filter(([, n]) => n !== 1)).toEqual([]); // each taken once

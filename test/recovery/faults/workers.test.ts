@@ -10,7 +10,7 @@ test('workers killed mid-item: every item completed exactly once, none lost, sur
   await startServer();
   const items = s2Items(200);
   await redis.rpush(K.pending, ...items);
-  started.recovery = recoveryLoop(server.url, Q, { graceSeconds: 1, periodMs: 500 });
+  started.recovery = recoveryLoop(server.url, Q, { graceSeconds: 1, periodMs: 100 });
   // Three workers are SIGKILLed while holding their 5th, 20th and 40th item. They run alone
   // until they die, so each surely gets that many items however slowly it starts; then three
   // survivors (no restarts) must finish everything, including the dead workers' items.
@@ -38,17 +38,19 @@ test('a poison item that kills every worker taking it ends in dead letters; the 
   const poison = items[30];
   const poisonScene = JSON.parse(poison).in_scene as string;
   await redis.rpush(K.pending, ...items);
-  started.recovery = recoveryLoop(server.url, Q, { graceSeconds: 1, maxAttempts: 3, periodMs: 500 });
-  // Three workers that all die on the poison item; the Job restarts them (restartPolicy OnFailure).
-  const env = workerEnv({ POISON: poisonScene });
+  // maxAttempts 2: one requeue, then the dead letter (the default 3 only adds a requeue). Leases
+  // of 1 s (work takes 10 ms), so that each death costs about 2 s: lease + grace.
+  started.recovery = recoveryLoop(server.url, Q, { graceSeconds: 1, maxAttempts: 2, periodMs: 100 });
+  // Three workers that each die on the poison item; the Job restarts them (restartPolicy OnFailure).
+  const env = workerEnv({ POISON: poisonScene, LEASE_SECS: '1' });
   const job = (started.job = new FakeJob([env, env, env], () => env));
   await job.completed(50_000);
 
-  expect(job.taken.filter((item) => item === poison)).toHaveLength(3); // maxAttempts workers died on it
+  expect(job.taken.filter((item) => item === poison)).toHaveLength(2); // maxAttempts workers died on it
   expect(new Set(job.done)).toEqual(new Set(items.filter((item) => item !== poison)));
   await expectQueueEmpty();
   expect(await redis.lrange(K.deadLetter, 0, -1)).toEqual([poison]);
-  expect(await listDeadLetters(redis, Q)).toEqual({ total: 1, items: [{ item: poison, scene: poisonScene, attempts: 3 }] });
+  expect(await listDeadLetters(redis, Q)).toEqual({ total: 1, items: [{ item: poison, scene: poisonScene, attempts: 2 }] });
   const finals = await Promise.all(job.current.map((w) => w.exited));
   expect(finals.map((e) => e.code)).toEqual([0, 0, 0]); // the Job completes
 }, 60_000);

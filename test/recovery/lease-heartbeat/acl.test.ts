@@ -29,7 +29,7 @@ describe('Redis ACL of the unauthenticated default user', () => {
     await redis.rpush(Q, item(1));
     await withDefaultUserAllowing([...WORKER_PROTOCOL, ...LEASE_HEARTBEAT_REDIS_COMMANDS], async (admin) => {
       const log = path.join(dir, 'work.log');
-      const { worker, stderr } = heartbeatWorker({ WORK_SECONDS: String(3 * TTL), WORK_LOG: log });
+      const { worker, stderr } = heartbeatWorker({ WORK_SECONDS: String(2 * TTL), WORK_LOG: log });
       expect(await exited(worker)).toBe(0);
       expect(stderr.text()).toBe('');
       expect(await admin.call('ACL', 'LOG')).toEqual([]);
@@ -43,7 +43,8 @@ describe('Redis ACL of the unauthenticated default user', () => {
     await redis.rpush(Q, item(1));
     const allowed = [...WORKER_PROTOCOL, ...LEASE_HEARTBEAT_REDIS_COMMANDS.filter((c) => c !== 'UNWATCH')];
     await withDefaultUserAllowing(allowed, async (admin) => {
-      const { worker, stderr } = heartbeatWorker({ WORK_SECONDS: String(2 * TTL) });
+      // Renewal attempts every TTL/3: the scene lasts two or three of them after the lease is handed over.
+      const { worker, stderr } = heartbeatWorker({ WORK_SECONDS: String(TTL) });
       await waitFor('the lease', async () => ((await admin.exists(leaseKey(item(1)))) ? true : undefined));
       await admin.set(leaseKey(item(1)), 'another-worker'); // so the heartbeat lets go: UNWATCH
       expect(await exited(worker)).toBe(0);

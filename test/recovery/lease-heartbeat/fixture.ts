@@ -8,13 +8,15 @@ import { leaseKey as leaseKeyOf, queueKeys } from '../../../protocol/queue-keys'
 
 // The lease heartbeat as the pod runs it: the files of the dist/ ConfigMap first on PYTHONPATH
 // of a real python3 worker of the images' protocol, a real redis-server, and the recovery
-// script every second. Leases are scaled down (TTL 2 s) so that a test takes seconds. The tests
-// are in several files, so that jest runs them side by side; each file has its own redis-server.
+// script every 0.1 s (the CronJob's every minute, scaled down like the rest: a dead worker's item
+// is back TTL + grace + about one interval after the death). Leases are scaled down (TTL 2 s)
+// so that a test takes seconds. The tests are in several files, so that jest runs them side by
+// side; each file has its own redis-server.
 
 export const Q = 'jobS2';
 export const TTL = 2;
 export const GRACE = 1;
-export const INTERVAL_MS = 1000;
+export const INTERVAL_MS = 100;
 
 export let server: RedisServer;
 export let redis: Redis;
