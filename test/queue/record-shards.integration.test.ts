@@ -9,8 +9,10 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
 import { sceneDigest } from '../../queue/digest';
+import { UsageError } from '../../queue/errors';
 import { sceneOfItem } from '../../queue/items';
 import { BATCH_SIZE } from '../../queue/push';
+import { recordShardBytes } from '../../queue/record';
 import { runCli, spawnCli } from '../support/cli';
 import { killWhenHeld, queuedInTransaction, RedisRelay } from '../support/redis-relay';
 import { useRedisServer } from '../support/redis-server';
@@ -76,9 +78,9 @@ test('a run appends to the last shard, or to a new one when the batch would not 
 
 test('reset-record rewrites every shard in shards of the configured size and removes the old ones beyond', async () => {
   const scenes = sceneIds(40);
-  for (let i = 0; i < 40; i += 8) await enqueue(scenes.slice(i, i + 8)); // 8 per shard: 5 shards
-  expect(await shardLengths()).toEqual([128, 128, 128, 128, 128]);
-  await redis.ltrim('jobS2', 0, 22); // 23 still pending; 17 done
+  // Written as five runs of 8 scenes would (8 + 8 > 10: a shard each; shown in the first test).
+  for (let i = 0; i < 5; i++) await redis.set(shardKey(i), Buffer.concat(scenes.slice(8 * i, 8 * i + 8).map(sceneDigest)));
+  await redis.rpush('jobS2', ...scenes.slice(0, 23).map(s2Item)); // 23 still pending; 17 done
   const pending = (await redis.lrange('jobS2', 0, -1)).map((i) => sceneOfItem(i)!);
   const reset = await cli(['reset-record', '--json']);
   expect(JSON.parse(reset.stdout)).toMatchObject({ recordedBefore: 40, queuedItems: 23, recordedAfter: 23 });
@@ -102,16 +104,24 @@ test('a shard after a missing one is refused as a damaged record, nothing pushed
   expect(damaged.code).toBe(1);
   expect(damaged.stderr).toBe('error: the dedupe record is damaged: jobS2:enqueued:2 exists but jobS2:enqueued:1 does not; rebuild it with reset-record; nothing pushed\n');
   expect(await redis.exists('jobS2')).toBe(0);
+  const refusal = (bad: string) => `$ARD_RECORD_SHARD_BYTES must be a multiple of 16 from 16 to 67108864 (bytes per shard of the dedupe record), got '${bad}'`;
+  // Each bad size is refused as a usage error; the tool exits 2 on it (one run shows it: the
+  // same error, whatever the value, takes the same way out).
   for (const bad of ['100', '0', 'lots', String(128 * 1024 * 1024)]) {
-    const run = await cli(['enqueue', ...sceneIds(3)], { ARD_RECORD_SHARD_BYTES: bad });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`$ARD_RECORD_SHARD_BYTES must be a multiple of 16 from 16 to 67108864 (bytes per shard of the dedupe record), got '${bad}'`);
+    const parse = () => recordShardBytes({ ARD_RECORD_SHARD_BYTES: bad });
+    expect(parse).toThrow(UsageError);
+    expect(parse).toThrow(refusal(bad));
   }
+  const run = await cli(['enqueue', ...sceneIds(3)], { ARD_RECORD_SHARD_BYTES: '100' });
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain(refusal('100'));
 });
 
 test('reset-record repairs a damaged record: shards after missing ones are replaced, then enqueue works', async () => {
   const scenes = sceneIds(20);
-  await enqueue(scenes.slice(0, 13)); // one batch: shard 0 holds 13 digests
+  // As one run of 13 scenes leaves them: one batch, shard 0 holds 13 digests.
+  await redis.set(shardKey(0), Buffer.concat(scenes.slice(0, 13).map(sceneDigest)));
+  await redis.rpush('jobS2', ...scenes.slice(0, 13).map(s2Item));
   // Shards 1 and 2 deleted by hand, 3 and 5 left; a key that is no shard (suffix not an index).
   await redis.set(shardKey(3), sceneDigest(scenes[13]));
   await redis.set(shardKey(5), sceneDigest(scenes[14]));
