@@ -1,7 +1,9 @@
 /** Push and record together, whatever Redis answers: script caches flushed mid-run, records Redis refuses to grow, full memory, concurrent recovery; new campaigns (issue 10). */
 import Redis from 'ioredis';
+import { BATCH_SIZE } from '../../../queue/push';
+import { requeueExpired } from '../../../queue/recovery';
 import { exitOf, holdWritesWhen, runCli as cli, sceneFile, spawnCli } from '../../support/cli';
-import { recoveryLoop } from '../../support/recovery-loop';
+import { RedisRelay } from '../../support/redis-relay';
 import { RedisServer } from '../../support/redis-server';
 import { s2Item as item, sceneId as scene, sceneIds } from '../../support/scenes';
 import { until } from '../../support/wait';
@@ -22,26 +24,26 @@ test('an input without any scene ID is an error (exit 2) unless --allow-empty', 
 
 describe('push and record succeed or fail together, whatever the server answers', () => {
   test('the script cache flushed again and again mid-run (NOSCRIPT): every scene queued and recorded once', async () => {
-    const count = 300_000;
+    const count = 4 * BATCH_SIZE;
     const file = sceneFile('flushed.txt', sceneIds(count));
-    const child = spawnCli(['enqueue', '--file', file, '--redis-url', server.url, '--json']);
-    const done = exitOf(child);
+    // The cache is flushed before each piece of the run's commands reaches Redis: its batches,
+    // and its lock's scripts (EVALSHA), meet an empty cache whenever they come, however fast
+    // the run is.
     let flushes = 0;
-    let exited = false;
-    void done.then(() => (exited = true));
-    await until(async () => exited || (await redis.llen('jobS2')) > 0);
-    while (!exited) {
-      await redis.script('FLUSH');
-      flushes += 1;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    const run = await done;
+    const relay = await RedisRelay.start(server.port, {
+      beforeEach: async () => {
+        await redis.script('FLUSH');
+        flushes += 1;
+      },
+    });
+    const run = await cli(['enqueue', '--file', file, '--redis-url', relay.url, '--json']);
+    await relay.close();
     expect(flushes).toBeGreaterThan(0);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(await redis.llen('jobS2')).toBe(count);
     expect(await redis.strlen('jobS2:enqueued')).toBe(count * 16);
-  }, 120_000);
+  });
 
   test('a record at the maximum string size (proto-max-bulk-len): exit 1, the batch not pushed', async () => {
     const small = await RedisServer.start({ args: ['--proto-max-bulk-len', '1mb'] });
@@ -79,39 +81,40 @@ describe('push and record succeed or fail together, whatever the server answers'
 });
 
 test('--force never pushes a second copy of an item that workers take and recovery moves back meanwhile', async () => {
-  const count = 200_000;
+  // More than one page (10,000 items) of the tool's reads, so that moves land between its
+  // pages as well as between its reads of the two lists.
+  const count = 12_000;
   const scenes = sceneIds(count);
-  for (let i = 0; i < count; i += 10_000) await redis.rpush('jobS2', ...scenes.slice(i, i + 10_000).map(item));
-  // Churn: a "worker" takes items from pending's right end without leasing them, and
-  // requeue-expired (grace 0: at first sight) LPUSHes them back to pending's left end.
+  await redis.rpush('jobS2', ...scenes.map(item));
+  // Before each piece of the tool's commands reaches Redis, requeue-expired (grace 0: at first
+  // sight) LPUSHes back to pending's left end the item a "worker" took without a lease, and
+  // the worker takes the next from pending's right end: between any two reads of the tool,
+  // an item goes from processing to pending and another from pending to processing.
   const churn = new Redis(server.url);
-  const recovery = recoveryLoop(server.url, 'jobS2', { graceSeconds: 0, periodMs: 0 });
-  let running = true;
   let moves = 0;
-  const taker = (async () => {
-    while (running) {
-      await churn.rpoplpush('jobS2', 'jobS2:processing');
-      moves += 1;
-    }
-  })();
+  let requeued = 0;
+  const relay = await RedisRelay.start(server.port, {
+    beforeEach: async () => {
+      requeued += (await requeueExpired(churn, 'jobS2', { graceSeconds: 0 })).requeued;
+      if ((await churn.rpoplpush('jobS2', 'jobS2:processing')) !== null) moves += 1;
+    },
+  });
   try {
     const file = sceneFile('force.txt', scenes);
-    const run = await cli(['enqueue', '--file', file, '--force', '--json', '--redis-url', server.url]);
+    const run = await cli(['enqueue', '--file', file, '--force', '--json', '--redis-url', relay.url]);
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toMatchObject({ pushed: 0, skippedPendingOrProcessing: count });
   } finally {
-    running = false;
-    await taker;
-    await recovery.stop();
+    await relay.close();
     churn.disconnect();
   }
   expect(moves).toBeGreaterThan(0);
-  expect(recovery.runs.reduce((sum, r) => sum + r.requeued, 0)).toBeGreaterThan(0);
+  expect(requeued).toBeGreaterThan(0);
   const all = [...(await redis.lrange('jobS2', 0, -1)), ...(await redis.lrange('jobS2:processing', 0, -1))];
   expect(all.length).toBe(count);
   expect(new Set(all).size).toBe(count);
   expect(await redis.keys('jobS2:force_snapshot:*')).toEqual([]);
-}, 120_000);
+});
 
 test('reset-record: a new campaign or a queue filled by hand never gets identical items next to queued ones', async () => {
   // Scenes 0-2 done by an earlier campaign (recorded, gone); 3-4 pending, pushed by hand (unrecorded); 5 processing.
