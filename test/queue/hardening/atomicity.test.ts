@@ -2,8 +2,8 @@
 import Redis from 'ioredis';
 import { BATCH_SIZE } from '../../../queue/push';
 import { requeueExpired } from '../../../queue/recovery';
-import { exitOf, holdWritesWhen, runCli as cli, sceneFile, spawnCli } from '../../support/cli';
-import { RedisRelay } from '../../support/redis-relay';
+import { exitOf, runCli as cli, sceneFile, spawnCli } from '../../support/cli';
+import { heldMidRun, RedisRelay } from '../../support/redis-relay';
 import { RedisServer } from '../../support/redis-server';
 import { s2Item as item, sceneId as scene, sceneIds } from '../../support/scenes';
 import { until } from '../../support/wait';
@@ -140,10 +140,11 @@ test('reset-record: a new campaign or a queue filled by hand never gets identica
 });
 
 describe('memory headroom (maxmemory, noeviction)', () => {
+  // A small maxmemory, so that a run of a few batches fits and one of a few more does not.
   let small: RedisServer;
   let client: Redis;
   beforeAll(async () => {
-    small = await RedisServer.start({ args: ['--maxmemory', '40mb', '--maxmemory-policy', 'noeviction'] });
+    small = await RedisServer.start({ args: ['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction'] });
     client = new Redis(small.url);
   }, 20_000);
   afterAll(async () => {
@@ -153,36 +154,39 @@ describe('memory headroom (maxmemory, noeviction)', () => {
   beforeEach(() => client.flushall());
 
   test('a run that would not fit is refused with exit 1 and the amount needed, pushing nothing', async () => {
-    const file = sceneFile('too-big.txt', sceneIds(400_000));
+    // ~5.3 MB needed (~186 bytes an item, margin included), ~3 MB free.
+    const file = sceneFile('too-big.txt', sceneIds(30_000));
     const run = await cli(['enqueue', '--file', file, '--redis-url', small.url]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
-      /^error: Redis has [\d.]+ MB free of its maxmemory 40\.0 MB \([\d.]+ MB used, policy noeviction\); this run needs about [\d.]+ MB \(400,000 items of ~109 bytes, 25 % margin\), [\d.]+ MB more than is free\. Raise Redis's maxmemory \(and its memory limit\), let workers drain the queue, or enqueue the input in parts; nothing pushed\n$/,
+      /^error: Redis has [\d.]+ MB free of its maxmemory 4\.0 MB \([\d.]+ MB used, policy noeviction\); this run needs about [\d.]+ MB \(30,000 items of ~109 bytes, 25 % margin\), [\d.]+ MB more than is free\. Raise Redis's maxmemory \(and its memory limit\), let workers drain the queue, or enqueue the input in parts; nothing pushed\n$/,
     );
     expect(await client.dbsize()).toBe(0);
     const fits = await cli(['enqueue', ...sceneIds(100), '--redis-url', small.url]);
     expect(fits.code).toBe(0);
     expect(await client.llen('jobS2')).toBe(100);
-  }, 60_000);
+  });
 
   test('Redis refusing writes mid-run (OOM): exit 1 saying what was pushed, whole batches recorded, lock released', async () => {
-    const file = sceneFile('oom.txt', sceneIds(150_000));
-    const child = spawnCli(['enqueue', '--file', file, '--redis-url', small.url]);
+    const count = 2 * BATCH_SIZE; // ~1.9 MB: fits
+    const file = sceneFile('oom.txt', sceneIds(count));
+    // Memory runs out while the run pushes: it is held at its second batch's MULTI, its first
+    // batch done, while the limit drops to what Redis holds now, so the refusal comes mid-run.
+    const relay = await RedisRelay.start(small.port, { holdAt: { nth: 2, command: 'MULTI' } });
+    const child = spawnCli(['enqueue', '--file', file, '--redis-url', relay.url]);
     const done = exitOf(child);
-    // Memory runs out while the run pushes: its writes wait while the limit drops to what Redis
-    // holds now, so the refusal comes mid-run however fast the run is.
-    await holdWritesWhen(child, client, async () => (await client.llen('jobS2')) > 0);
+    await heldMidRun(child, relay, async () => (await client.llen('jobS2')) >= BATCH_SIZE);
     const used = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
     await client.config('SET', 'maxmemory', String(used));
-    await client.call('CLIENT', 'UNPAUSE');
+    relay.release();
     const run = await done;
-    await client.config('SET', 'maxmemory', '40mb');
+    await relay.close();
+    await client.config('SET', 'maxmemory', '4mb');
     expect(run.code).toBe(1);
     const pushed = await client.llen('jobS2');
-    expect(pushed).toBeLessThan(150_000);
-    expect(run.stderr).toMatch(new RegExp(`^error: Redis is out of memory \\(maxmemory reached\\) and refused a batch, which was not pushed: OOM .*; pushed ${pushed.toLocaleString('en-US')} of 150,000 scenes in whole batches; re-run to finish: nothing will be duplicated\n$`));
-    expect(pushed % 5_000).toBe(0);
+    expect(pushed).toBe(BATCH_SIZE);
+    expect(run.stderr).toMatch(new RegExp(`^error: Redis is out of memory \\(maxmemory reached\\) and refused a batch, which was not pushed: OOM .*; pushed 5,000 of 10,000 scenes in whole batches; re-run to finish: nothing will be duplicated\n$`));
     expect(await client.strlen('jobS2:enqueued')).toBe(pushed * 16);
     await until(async () => (await client.exists('jobS2:enqueue_lock')) === 0, 5_000);
-  }, 60_000);
+  });
 });
