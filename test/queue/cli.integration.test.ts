@@ -10,9 +10,11 @@ import Redis from 'ioredis';
 import { sceneDigest } from '../../queue/digest';
 import { leaseKey, queueKeys } from '../../protocol/queue-keys';
 import { sceneOfItem as sceneOf } from '../../queue/items';
-import { holdWritesWhen, killWhen, QUEUE_CLI, ROOT, runCli as cli, runProcess, sceneFile, scenesFile, spawnCli } from '../support/cli';
-import { until } from '../support/wait';
+import { BATCH_SIZE } from '../../queue/push';
+import { CliRun, QUEUE_CLI, ROOT, runCli as cli, runProcess, sceneFile, scenesFile, spawnCli } from '../support/cli';
+import { waitFor } from '../support/wait';
 import { freePort, RedisServer, useRedisServer } from '../support/redis-server';
+import { heldMidRun, killWhenHeld, queuedInTransaction, RedisRelay } from '../support/redis-relay';
 import { s2Item as item, sceneId as scene } from '../support/scenes';
 
 const WORKER = path.join(ROOT, 'test/support/lease-worker.cjs');
@@ -28,6 +30,13 @@ async function recorded(redis: Redis, key = 'jobS2:enqueued'): Promise<string[]>
 }
 
 const digestHex = (s: string): string => sceneDigest(s).toString('hex');
+
+/**
+ * Scenes of the runs caught mid-way: four batches. A relay (RedisRelay) holds the run at its
+ * second or third batch's EXEC, so it is caught mid-way however fast the machine is; more
+ * batches would only repeat the same transaction.
+ */
+const MID_RUN_SCENES = 4 * BATCH_SIZE;
 
 
 /**
@@ -92,14 +101,15 @@ test('enqueue, drain with a lease-protocol worker until empty, then a re-run add
 }, 30_000);
 
 test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every scene queued exactly once', async () => {
-  const count = 300_000;
+  const count = MID_RUN_SCENES;
   const file = scenesFile(count);
-  const child = spawnCli(['enqueue', '--file', file, '--redis-url', server.url], { stdio: 'ignore', env: SHORT_LOCK });
-  // Kill once the first batches have landed, well before the end.
-  await killWhen(child, redis, async () => (await redis.llen('jobS2')) > 0);
+  // Killed with two batches done, the third's transaction open in Redis (its commands queued,
+  // its EXEC held back), and the fourth not sent.
+  const relay = await RedisRelay.start(server.port, { holdAt: { nth: 3, command: 'EXEC' } });
+  const child = spawnCli(['enqueue', '--file', file, '--redis-url', relay.url], { stdio: 'ignore', env: SHORT_LOCK });
+  await killWhenHeld(child, relay, async () => (await redis.llen('jobS2')) >= 2 * BATCH_SIZE && (await queuedInTransaction(redis)) > 0);
   const partial = await redis.llen('jobS2');
-  expect(partial).toBeGreaterThan(0);
-  expect(partial).toBeLessThan(count);
+  expect(partial).toBe(2 * BATCH_SIZE);
 
   // The crashed run's lock is still held: a re-run at once is refused, and pushes nothing.
   const refused = await cli(['enqueue', '--file', file, '--redis-url', server.url], { env: SHORT_LOCK });
@@ -111,7 +121,8 @@ test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every s
   const items = await redis.lrange('jobS2', 0, -1);
   expect((await recorded(redis)).sort()).toEqual(items.map((i) => digestHex(sceneOf(i)!)).sort());
 
-  await until(async () => (await redis.exists('jobS2:enqueue_lock')) === 0, 5_000);
+  // Polled every 50 ms: the lock has seconds to go.
+  await waitFor("the crashed run's lock to expire", async () => ((await redis.exists('jobS2:enqueue_lock')) === 0 ? true : undefined), 5_000, 50);
   const rerun = await cli(['enqueue', '--file', file, '--redis-url', server.url, '--json']);
   expect(rerun.stderr).toBe('');
   expect(rerun.code).toBe(0);
@@ -123,12 +134,12 @@ test('an interrupted run (client SIGKILLed mid-run) then a re-run leaves every s
 }, 30_000);
 
 test('a second enqueue while one is writing fails at once with exit 1, pushing nothing; the lock is released after', async () => {
-  const count = 300_000; // about 60 batches: still writing when its first batch is seen
-  const first = spawnCli(['enqueue', '--file', scenesFile(count), '--redis-url', server.url], { stdio: 'ignore' });
+  const count = MID_RUN_SCENES;
+  // The first run is held at its second batch, its first done, until the second run has been refused.
+  const relay = await RedisRelay.start(server.port, { holdAt: { nth: 2, command: 'EXEC' } });
+  const first = spawnCli(['enqueue', '--file', scenesFile(count), '--redis-url', relay.url], { stdio: 'ignore' });
   const firstExit = new Promise<number | null>((resolve) => first.on('exit', resolve));
-  // Hold every write for 2 s, so the first run cannot finish (however fast this machine is)
-  // before the second one has asked for the lock; the second's SET NX waits in line too.
-  await holdWritesWhen(first, redis, async () => (await redis.llen('jobS2')) > 0, { pauseMs: 2_000 });
+  await heldMidRun(first, relay, async () => (await redis.llen('jobS2')) >= BATCH_SIZE);
   const holder = await redis.get('jobS2:enqueue_lock');
   expect(holder).toMatch(/^\w+$/);
   const other = scene(count + 1);
@@ -138,7 +149,9 @@ test('a second enqueue while one is writing fails at once with exit 1, pushing n
   expect(second.stderr).toMatch(
     new RegExp(`^error: another enqueue is writing to jobS2 \\(run ${holder}, its lock expires in [\\d.]+ s unless refreshed\\); try again when it finishes — a crashed run's lock expires within 30 s; nothing pushed\n$`),
   );
+  relay.release();
   expect(await firstExit).toBe(0);
+  await relay.close();
   expect(await redis.exists('jobS2:enqueue_lock')).toBe(0);
   expect(await redis.llen('jobS2')).toBe(count);
   expect(await redis.lpos('jobS2', item(other))).toBeNull();
@@ -148,22 +161,25 @@ test('a second enqueue while one is writing fails at once with exit 1, pushing n
 }, 30_000);
 
 test('a run whose lock is taken mid-run stops with exit 1; its batches after that are undone, whole batches stay', async () => {
-  const count = 300_000;
+  const count = MID_RUN_SCENES;
   const file = scenesFile(count);
-  const child = spawnCli(['enqueue', '--file', file, '--redis-url', server.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Held at its second batch, its first done: the theft lands before the batches after it.
+  const relay = await RedisRelay.start(server.port, { holdAt: { nth: 2, command: 'EXEC' } });
+  const child = spawnCli(['enqueue', '--file', file, '--redis-url', relay.url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  // Writes wait 1 s, so the theft lands while the run still has most of its batches to send.
-  await holdWritesWhen(child, redis, async () => (await redis.llen('jobS2')) > 0, { pauseMs: 1_000 });
+  await heldMidRun(child, relay, async () => (await redis.llen('jobS2')) >= BATCH_SIZE);
   await redis.set('jobS2:enqueue_lock', 'thief'); // as if the lock had expired and another run took it
+  relay.release();
   expect(await exited).toBe(1);
+  await relay.close();
   expect(stderr).toMatch(
-    /^error: this run lost the enqueue lock jobS2:enqueue_lock \(it expired or was deleted, and another run may be writing to jobS2\); stopped after pushing [\d,]+ items in whole batches; run it again to push the rest\n$/,
+    /^error: this run lost the enqueue lock jobS2:enqueue_lock \(it expired or was deleted, and another run may be writing to jobS2\); stopped after pushing 5,000 items in whole batches; run it again to push the rest\n$/,
   );
   expect(await redis.get('jobS2:enqueue_lock')).toBe('thief'); // not released: it is not ours
   const items = await redis.lrange('jobS2', 0, -1);
-  expect(items.length).toBeLessThan(count);
+  expect(items).toHaveLength(BATCH_SIZE);
   expect(new Set(items).size).toBe(items.length);
   expect((await recorded(redis)).sort()).toEqual(items.map((i) => digestHex(sceneOf(i)!)).sort());
 }, 30_000);
@@ -303,14 +319,19 @@ test('rediss:// speaks TLS to Redis: a certificate the tool trusts works, one it
 test('the dispatcher does not load ioredis (an unknown subcommand does not); the subcommands that connect do', async () => {
   const preload = path.join(TMP, 'list-modules.cjs');
   writeFileSync(preload, "process.on('exit', () => process.stderr.write('\\nMODULES ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));\n");
-  const loads = async (args: string[]): Promise<boolean> => {
+  const loads = async (args: string[]): Promise<{ ioredis: boolean; run: CliRun }> => {
     const run = await runProcess(process.execPath, ['--require', preload, QUEUE_CLI, ...args]);
     const modules = JSON.parse(/^MODULES (.*)$/m.exec(run.stderr)![1]) as string[];
     expect(modules).toContain(QUEUE_CLI);
-    return modules.some((file) => file.split(path.sep).includes('ioredis'));
+    return { ioredis: modules.some((file) => file.split(path.sep).includes('ioredis')), run };
   };
-  expect(await loads(['frobnicate'])).toBe(false);
-  expect(await loads(['status', '--help'])).toBe(true);
+  const unknown = await loads(['frobnicate']);
+  expect(unknown.ioredis).toBe(false);
+  expect(unknown.run.code).toBe(2); // a usage error (the next test's; these runs serve both)
+  const help = await loads(['status', '--help']);
+  expect(help.ioredis).toBe(true);
+  expect(help.run.code).toBe(0);
+  expect(help.run.stdout).toMatch(/^Usage: ard-queue status/);
 });
 
 test('usage errors exit 2 and point to --help; --help exits 0', async () => {
@@ -320,10 +341,8 @@ test('usage errors exit 2 and point to --help; --help exits 0', async () => {
     "error: no workflow owns queue 'jobX' (known queues: jobS2 (s2), jobLS (ls), jobS1 (s1)); add --workflow NAME to choose its scene-ID rule and item fields\n" +
       '(see: ard-queue enqueue --help)\n',
   );
-  expect((await cli(['frobnicate'])).code).toBe(2);
-  const help = await cli(['status', '--help']);
-  expect(help.code).toBe(0);
-  expect(help.stdout).toMatch(/^Usage: ard-queue status/);
+  // An unknown subcommand (exit 2) and `status --help` (exit 0, usage on stdout): the test
+  // before runs them.
   const short = await cli(['enqueue', scene(1), '-h', '--redis-url', 'redis://127.0.0.1:1']);
   expect(short).toMatchObject({ code: 0, stderr: '' });
   expect(short.stdout).toMatch(/^Usage: ard-queue enqueue/);

@@ -9,10 +9,15 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
 import { sceneDigest } from '../../queue/digest';
+import { UsageError } from '../../queue/errors';
 import { sceneOfItem } from '../../queue/items';
-import { killWhen, runCli, spawnCli } from '../support/cli';
+import { BATCH_SIZE } from '../../queue/push';
+import { recordShardBytes } from '../../queue/record';
+import { runCli, spawnCli } from '../support/cli';
+import { killWhenHeld, queuedInTransaction, RedisRelay } from '../support/redis-relay';
 import { useRedisServer } from '../support/redis-server';
-import { sceneIds } from '../support/scenes';
+import { s2Item, sceneIds } from '../support/scenes';
+import { waitFor } from '../support/wait';
 
 const TMP = mkdtempSync(path.join(tmpdir(), 'ard-record-shards-'));
 const fixture = useRedisServer();
@@ -73,9 +78,9 @@ test('a run appends to the last shard, or to a new one when the batch would not 
 
 test('reset-record rewrites every shard in shards of the configured size and removes the old ones beyond', async () => {
   const scenes = sceneIds(40);
-  for (let i = 0; i < 40; i += 8) await enqueue(scenes.slice(i, i + 8)); // 8 per shard: 5 shards
-  expect(await shardLengths()).toEqual([128, 128, 128, 128, 128]);
-  await redis.ltrim('jobS2', 0, 22); // 23 still pending; 17 done
+  // Written as five runs of 8 scenes would (8 + 8 > 10: a shard each; shown in the first test).
+  for (let i = 0; i < 5; i++) await redis.set(shardKey(i), Buffer.concat(scenes.slice(8 * i, 8 * i + 8).map(sceneDigest)));
+  await redis.rpush('jobS2', ...scenes.slice(0, 23).map(s2Item)); // 23 still pending; 17 done
   const pending = (await redis.lrange('jobS2', 0, -1)).map((i) => sceneOfItem(i)!);
   const reset = await cli(['reset-record', '--json']);
   expect(JSON.parse(reset.stdout)).toMatchObject({ recordedBefore: 40, queuedItems: 23, recordedAfter: 23 });
@@ -99,16 +104,24 @@ test('a shard after a missing one is refused as a damaged record, nothing pushed
   expect(damaged.code).toBe(1);
   expect(damaged.stderr).toBe('error: the dedupe record is damaged: jobS2:enqueued:2 exists but jobS2:enqueued:1 does not; rebuild it with reset-record; nothing pushed\n');
   expect(await redis.exists('jobS2')).toBe(0);
+  const refusal = (bad: string) => `$ARD_RECORD_SHARD_BYTES must be a multiple of 16 from 16 to 67108864 (bytes per shard of the dedupe record), got '${bad}'`;
+  // Each bad size is refused as a usage error; the tool exits 2 on it (one run shows it: the
+  // same error, whatever the value, takes the same way out).
   for (const bad of ['100', '0', 'lots', String(128 * 1024 * 1024)]) {
-    const run = await cli(['enqueue', ...sceneIds(3)], { ARD_RECORD_SHARD_BYTES: bad });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`$ARD_RECORD_SHARD_BYTES must be a multiple of 16 from 16 to 67108864 (bytes per shard of the dedupe record), got '${bad}'`);
+    const parse = () => recordShardBytes({ ARD_RECORD_SHARD_BYTES: bad });
+    expect(parse).toThrow(UsageError);
+    expect(parse).toThrow(refusal(bad));
   }
+  const run = await cli(['enqueue', ...sceneIds(3)], { ARD_RECORD_SHARD_BYTES: '100' });
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain(refusal('100'));
 });
 
 test('reset-record repairs a damaged record: shards after missing ones are replaced, then enqueue works', async () => {
   const scenes = sceneIds(20);
-  await enqueue(scenes.slice(0, 13)); // one batch: shard 0 holds 13 digests
+  // As one run of 13 scenes leaves them: one batch, shard 0 holds 13 digests.
+  await redis.set(shardKey(0), Buffer.concat(scenes.slice(0, 13).map(sceneDigest)));
+  await redis.rpush('jobS2', ...scenes.slice(0, 13).map(s2Item));
   // Shards 1 and 2 deleted by hand, 3 and 5 left; a key that is no shard (suffix not an index).
   await redis.set(shardKey(3), sceneDigest(scenes[13]));
   await redis.set(shardKey(5), sceneDigest(scenes[14]));
@@ -135,29 +148,37 @@ test('reset-record repairs a damaged record: shards after missing ones are repla
 });
 
 test('an interrupted run over many shards, then a re-run: every scene queued and recorded exactly once, no shard over its size', async () => {
-  const count = 100_000;
+  const count = 5 * BATCH_SIZE;
+  const scenes = sceneIds(count);
   const file = path.join(TMP, 'many.txt');
-  writeFileSync(file, sceneIds(count).join('\n') + '\n');
-  const shardBytes = 12_000 * 16; // two 5,000-scene batches to a shard
+  writeFileSync(file, scenes.join('\n') + '\n');
+  const batchBytes = BATCH_SIZE * 16;
+  const shardBytes = 2 * batchBytes + 2_000 * 16; // two batches to a shard: a third does not fit
   const env = { ARD_RECORD_SHARD_BYTES: String(shardBytes), ARD_ENQUEUE_LOCK_MS: '1000' };
-  const child = spawnCli(['enqueue', '--file', file, '--redis-url', fixture.server.url], { stdio: 'ignore', env });
-  // Killed once a few shards are written, well before the end.
-  await killWhen(child, redis, async () => (await redis.exists(shardKey(2))) === 1);
+  // Killed with three batches done (two shards, the second half full), the fourth's
+  // transaction open in Redis (its commands queued, its EXEC held back), the rest not sent.
+  const relay = await RedisRelay.start(fixture.server.port, { holdAt: { nth: 4, command: 'EXEC' } });
+  const child = spawnCli(['enqueue', '--file', file, '--redis-url', relay.url], { stdio: 'ignore', env });
+  await killWhenHeld(child, relay, async () => (await redis.llen('jobS2')) >= 3 * BATCH_SIZE && (await queuedInTransaction(redis)) > 0);
   const partial = await redis.llen('jobS2');
-  expect(partial).toBeGreaterThan(0);
-  expect(partial).toBeLessThan(count);
-  expect((await shardLengths()).reduce((a, n) => a + n, 0)).toBe(partial * 16); // whole batches only
+  expect(partial).toBe(3 * BATCH_SIZE);
+  expect(await shardLengths()).toEqual([2 * batchBytes, batchBytes]); // whole batches only
 
-  while ((await redis.exists('jobS2:enqueue_lock')) === 1) await new Promise((r) => setTimeout(r, 50));
+  // Polled every 50 ms: the lock has up to a second to go.
+  await waitFor("the killed run's lock to expire", async () => ((await redis.exists('jobS2:enqueue_lock')) === 0 ? true : undefined), 5_000, 50);
   const rerun = await runCli(['enqueue', '--file', file, '--redis-url', fixture.server.url, '--json'], { env });
   expect(rerun.stderr).toBe('');
   expect(JSON.parse(rerun.stdout)).toMatchObject({ pushed: count - partial, skippedEnqueuedBefore: partial });
-  const lengths = await shardLengths();
-  expect(lengths.length).toBeGreaterThanOrEqual(9);
-  expect(Math.max(...lengths)).toBeLessThanOrEqual(shardBytes);
-  const items = await redis.lrange('jobS2', 0, -1);
-  expect(new Set(items).size).toBe(count);
-  expect((await recordedDigests()).sort()).toEqual(hex(items.map((i) => sceneOfItem(i)!)).sort());
+  // The re-run's first batch fills the half-full shard; the next one, not fitting, starts a new one.
+  expect(await shardLengths()).toEqual([2 * batchBytes, 2 * batchBytes, batchBytes]);
+  const items = new Set(await redis.lrange('jobS2', 0, -1));
+  expect(items.size).toBe(count);
+  expect(scenes.filter((scene) => !items.has(s2Item(scene)))).toEqual([]);
+  // The record holds as many digests as there are scenes, and a dedupe run, reading every
+  // shard, finds each scene there: each is recorded exactly once. (That the digests are
+  // MurmurHash3 of the scene IDs, in every shard, the first test shows.)
+  const again = await runCli(['enqueue', '--file', file, '--redis-url', fixture.server.url, '--dry-run', '--json'], { env });
+  expect(JSON.parse(again.stdout)).toMatchObject({ pushed: 0, skippedEnqueuedBefore: count });
   const status = await cli(['status', '--workflow', 's2', '--json']);
   expect(JSON.parse(status.stdout)).toMatchObject({ pending: count, enqueued: count, done: 0 });
-}, 120_000);
+}, 60_000);
