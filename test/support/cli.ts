@@ -57,20 +57,6 @@ export async function holdWritesWhen(
   await redis.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE');
 }
 
-/**
- * SIGKILLs `child`, a run of the queue tool, once `reached()` holds. Writes wait until the kill
- * has landed (holdWritesWhen), so the run cannot finish first; batches it sent meanwhile die
- * with it (their EXEC never runs) or land whole.
- * @throws Error if the run ended before.
- */
-export async function killWhen(child: ChildProcess, redis: Redis, reached: () => Promise<boolean>): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  await holdWritesWhen(child, redis, reached);
-  child.kill('SIGKILL');
-  await exited;
-  await redis.call('CLIENT', 'UNPAUSE');
-}
-
 /** Runs the queue tool to its end and collects its output. */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
   return runProcess(process.execPath, [QUEUE_CLI, ...args], options);
