@@ -49,7 +49,18 @@ const DIST = path.join(__dirname, '..', '..', 'dist');
 export function committedObjects(environment = 'prod', stage?: Stage): Manifest[] {
   const dir = path.join(DIST, environment, ...(stage ? [stage] : []));
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.k8s.yaml')).sort().flatMap((f) =>
-    parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJSON() as Manifest).filter((o) => o !== null));
+    JSON.parse(committedFileAsJson(path.join(dir, f))) as Manifest[]);
+}
+
+/** Each committed file parsed once per test file (YAML parsing is slow), handed out as fresh copies. */
+const parsedFiles = new Map<string, string>();
+function committedFileAsJson(file: string): string {
+  let json = parsedFiles.get(file);
+  if (json === undefined) {
+    json = JSON.stringify(parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON() as Manifest).filter((o) => o !== null));
+    parsedFiles.set(file, json);
+  }
+  return json;
 }
 
 /** The one committed object of `kind` named `name` in dist/<environment>/. */
