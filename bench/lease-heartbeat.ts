@@ -19,9 +19,9 @@ import * as path from 'path';
 import Redis from 'ioredis';
 import { DEFAULT_MAX_ATTEMPTS } from '../protocol/recovery';
 import { heartbeatFromDist, tempDir } from '../test/support/lease-heartbeat';
-import { waitFor } from '../test/support/wait';
+import { exited, waitFor } from '../test/support/wait';
 import { recoveryLoop } from '../test/support/recovery-loop';
-import { exited, startPythonWorker } from '../test/support/python-worker';
+import { startPythonWorker } from '../test/support/python-worker';
 import { RedisServer } from '../test/support/redis-server';
 import { leaseKey as leaseKeyOf, queueKeys } from '../protocol/queue-keys';
 

@@ -45,10 +45,10 @@ fs.mkdirSync(build, { recursive: true });
 for (const entry of fs.readdirSync(build, { withFileTypes: true }).filter((e) => e.isDirectory())) {
   if (entry.name !== 'synth' && entry.name !== 'node_modules') fs.rmSync(path.join(build, entry.name), { recursive: true });
 }
-const { options: compilerOptions } = ts.convertCompilerOptionsFromJson(
-  JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.json'), 'utf8')).compilerOptions,
-  root,
-);
+// tsconfig.json read as tsc reads it (comments and trailing commas allowed).
+const tsconfig = ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.readFile);
+if (tsconfig.error) throw new Error(ts.flattenDiagnosticMessageText(tsconfig.error.messageText, '\n'));
+const { options: compilerOptions } = ts.convertCompilerOptionsFromJson(tsconfig.config.compilerOptions, root);
 for (const source of compiled) {
   const out = path.join(build, source.replace(/\.ts$/, '.js'));
   const { outputText, sourceMapText } = ts.transpileModule(fs.readFileSync(path.join(root, source), 'utf8'), {

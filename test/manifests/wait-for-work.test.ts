@@ -6,9 +6,8 @@ import { WorkQueueJob } from '../../lib/work-queue-job';
 import { SENTINEL_2 } from '../../protocol/workflows';
 import { onlyOfKind, synthChart } from '../support/manifests';
 import { LocalPod, Output } from '../support/pod';
-import { exited } from '../support/python-worker';
 import { RedisServer } from '../support/redis-server';
-import { sleep } from '../support/wait';
+import { exited, sleep } from '../support/wait';
 
 // The gate's shell command as synthesized, run with sh and redis-cli against a real
 // redis-server: only REDIS_HOST and REDIS_PORT are pointed at the test server.

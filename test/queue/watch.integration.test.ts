@@ -8,7 +8,8 @@ import { leaseKey, queueKeys } from '../../protocol/queue-keys';
 import { SENTINEL_2 } from '../../protocol/workflows';
 import { readStatuses } from '../../queue/status';
 import { QUEUE_CLI, runCli, spawnCli } from '../support/cli';
-import { exited, startPythonWorker } from '../support/python-worker';
+import { exited } from '../support/wait';
+import { startPythonWorker } from '../support/python-worker';
 import { useRedisServer } from '../support/redis-server';
 import { s2Item, sceneIds } from '../support/scenes';
 

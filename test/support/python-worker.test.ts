@@ -3,7 +3,8 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import Redis from 'ioredis';
 import { leaseKey, queueKeys } from '../../protocol/queue-keys';
-import { exited, startPythonWorker } from './python-worker';
+import { exited } from './wait';
+import { startPythonWorker } from './python-worker';
 import { RedisServer } from './redis-server';
 
 // The Python stand-in for the worker images must speak their protocol exactly, since the

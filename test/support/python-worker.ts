@@ -48,10 +48,3 @@ export function startPythonWorker(options: PythonWorkerOptions): ChildProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
-
-/** Resolves with the exit code (or the signal name) once the worker has exited. */
-export function exited(worker: ChildProcess): Promise<number | NodeJS.Signals> {
-  if (worker.exitCode !== null) return Promise.resolve(worker.exitCode);
-  if (worker.signalCode !== null) return Promise.resolve(worker.signalCode);
-  return new Promise((resolve) => worker.once('exit', (code, signal) => resolve(code ?? signal!)));
-}

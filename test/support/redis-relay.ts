@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'child_process';
 import * as net from 'net';
 import type Redis from 'ioredis';
-import { until } from './wait';
+import { exited, until } from './wait';
 
 /** A transaction's commands as a client sends them (RESP): `*1\r\n$4\r\nexec\r\n`, in any case. */
 const COMMAND_BYTES = { MULTI: '*1\r\n$5\r\nmulti\r\n', EXEC: '*1\r\n$4\r\nexec\r\n' };
@@ -173,14 +173,6 @@ export async function killWhenHeld(child: ChildProcess, relay: RedisRelay, ran: 
     await exited(child);
     await relay.close();
   }
-}
-
-/** Resolves once `child` has exited (at once if it has). */
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
 }
 
 /**

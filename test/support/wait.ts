@@ -1,4 +1,5 @@
-/** Waiting in tests: a pause, and polling until a condition holds, bounded. */
+/** Waiting in tests: a pause, polling until a condition holds, bounded, and a process's exit. */
+import type { ChildProcess } from 'child_process';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -16,4 +17,11 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 /** Waits until `check` holds, polling every few ms (to catch short windows), for at most `timeoutMs`. */
 export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
   await waitFor('a condition', async () => ((await check()) ? true : undefined), timeoutMs, 2);
+}
+
+/** Resolves with the exit code (or the signal name) once `child` has exited (at once if it has). */
+export function exited(child: ChildProcess): Promise<number | NodeJS.Signals> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  if (child.signalCode !== null) return Promise.resolve(child.signalCode);
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal!)));
 }

@@ -1,8 +1,7 @@
 import * as path from 'path';
 import Redis from 'ioredis';
 import { LEASE_HEARTBEAT_REDIS_COMMANDS } from '../../../lib/lease-heartbeat';
-import { waitFor } from '../../support/wait';
-import { exited } from '../../support/python-worker';
+import { exited, waitFor } from '../../support/wait';
 import { dir, heartbeatWorker, item, leaseKey, lines, Q, redis, server, TTL, useHeartbeatFixture } from './fixture';
 
 useHeartbeatFixture();

@@ -1,6 +1,5 @@
 import * as path from 'path';
-import { waitFor } from '../../support/wait';
-import { exited } from '../../support/python-worker';
+import { exited, waitFor } from '../../support/wait';
 import { dir, GRACE, heartbeatWorker, INTERVAL_MS, item, leaseKey, lines, Q, redis, startRecovery, TTL, useHeartbeatFixture } from './fixture';
 
 useHeartbeatFixture();

@@ -1,5 +1,4 @@
-import { waitFor } from '../../support/wait';
-import { exited } from '../../support/python-worker';
+import { exited, sleep, waitFor } from '../../support/wait';
 import { heartbeatWorker, item, leaseKey, Q, redis, TTL, useHeartbeatFixture } from './fixture';
 
 // Beside slow-scenes.test.ts rather than in it, so that jest runs the two side by side: each
@@ -19,7 +18,7 @@ describe('a slow scene keeps its lease', () => {
       const since = Date.now();
       while (Date.now() - since < 2 * TTL * 1000) {
         expect(await redis.exists(key)).toBe(1);
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     } finally {
       worker.kill('SIGKILL');

@@ -2,8 +2,8 @@ import { spawn, spawnSync } from 'child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { stderrOf } from '../../support/lease-heartbeat';
-import { waitFor } from '../../support/wait';
-import { exited, PYTHON_WORKER_DIR, pythonWithRedis } from '../../support/python-worker';
+import { exited, waitFor } from '../../support/wait';
+import { PYTHON_WORKER_DIR, pythonWithRedis } from '../../support/python-worker';
 import { dir, heartbeat, heartbeatWorker, item, leaseKey, Q, recovery, redis, server, startRecovery, TTL, useHeartbeatFixture, watchCalls } from './fixture';
 
 useHeartbeatFixture();

@@ -1,5 +1,6 @@
 import * as path from 'path';
-import { exited, startPythonWorker } from '../../support/python-worker';
+import { exited } from '../../support/wait';
+import { startPythonWorker } from '../../support/python-worker';
 import { dir, heartbeatWorker, item, lines, Q, recovery, redis, server, startRecovery, TTL, useHeartbeatFixture } from './fixture';
 
 useHeartbeatFixture();
