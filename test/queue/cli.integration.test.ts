@@ -12,7 +12,7 @@ import { leaseKey, queueKeys } from '../../protocol/queue-keys';
 import { sceneOfItem as sceneOf } from '../../queue/items';
 import { BATCH_SIZE } from '../../queue/push';
 import { CliRun, QUEUE_CLI, ROOT, runCli as cli, runProcess, sceneFile, scenesFile, spawnCli } from '../support/cli';
-import { waitFor } from '../support/wait';
+import { exited, waitFor } from '../support/wait';
 import { freePort, RedisServer, useRedisServer } from '../support/redis-server';
 import { heldMidRun, killWhenHeld, queuedInTransaction, RedisRelay } from '../support/redis-relay';
 import { s2Item as item, sceneId as scene } from '../support/scenes';
@@ -138,7 +138,7 @@ test('a second enqueue while one is writing fails at once with exit 1, pushing n
   // The first run is held at its second batch, its first done, until the second run has been refused.
   const relay = await RedisRelay.start(server.port, { holdAt: { nth: 2, command: 'EXEC' } });
   const first = spawnCli(['enqueue', '--file', scenesFile(count), '--redis-url', relay.url], { stdio: 'ignore' });
-  const firstExit = new Promise<number | null>((resolve) => first.on('exit', resolve));
+  const firstExit = exited(first);
   await heldMidRun(first, relay, async () => (await redis.llen('jobS2')) >= BATCH_SIZE);
   const holder = await redis.get('jobS2:enqueue_lock');
   expect(holder).toMatch(/^\w+$/);
@@ -168,11 +168,11 @@ test('a run whose lock is taken mid-run stops with exit 1; its batches after tha
   const child = spawnCli(['enqueue', '--file', file, '--redis-url', relay.url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const exit = exited(child);
   await heldMidRun(child, relay, async () => (await redis.llen('jobS2')) >= BATCH_SIZE);
   await redis.set('jobS2:enqueue_lock', 'thief'); // as if the lock had expired and another run took it
   relay.release();
-  expect(await exited).toBe(1);
+  expect(await exit).toBe(1);
   await relay.close();
   expect(stderr).toMatch(
     /^error: this run lost the enqueue lock jobS2:enqueue_lock \(it expired or was deleted, and another run may be writing to jobS2\); stopped after pushing 5,000 items in whole batches; run it again to push the rest\n$/,
