@@ -1,5 +1,5 @@
 import { ENVIRONMENTS } from './lib/environments';
-import { synthEnvironment } from './test/support/manifests';
+import { synthEnvironment } from './test/support/synth';
 
 // One snapshot per environment: any change to what `kubectl apply -f dist/<env>/` would
 // apply shows up in review. `npm run synth` refreshes them together with dist/; CI (`jest --ci`)

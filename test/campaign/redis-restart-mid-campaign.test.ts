@@ -1,7 +1,8 @@
 import { writeFileSync } from 'fs';
 import * as path from 'path';
 import { PROD } from '../../lib/environments';
-import { onlyOfKind, synthEnvironment } from '../support/manifests';
+import { onlyOfKind } from '../support/manifests';
+import { synthEnvironment } from '../support/synth';
 import { sceneIds } from '../support/scenes';
 import { LocalPod, toRedisAt } from '../support/pod';
 import { sleep } from '../support/wait';

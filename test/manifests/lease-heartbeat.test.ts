@@ -7,7 +7,8 @@ import {
 import { RedisQueueStore } from '../../lib/redis-queue-store';
 import { WorkQueueJob, WorkQueueJobProps } from '../../lib/work-queue-job';
 import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';
-import { Manifest, ofKind, onlyOfKind, synthChart } from '../support/manifests';
+import { Manifest, ofKind, onlyOfKind } from '../support/manifests';
+import { synthChart } from '../support/synth';
 
 type JobOptions = Omit<WorkQueueJobProps, 'redis' | 'workflow'>;
 

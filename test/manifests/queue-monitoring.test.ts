@@ -2,7 +2,8 @@ import { DEV, EnvironmentConfig, PROD } from '../../lib/environments';
 import { QueueMonitoringProps } from '../../lib/queue-monitoring';
 import { DEFAULT_REDIS_EXPORTER_IMAGE, RedisExporterProps } from '../../lib/redis-exporter';
 import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';
-import { Manifest, ofKind, onlyOfKind, synthEnvironment } from '../support/manifests';
+import { Manifest, ofKind, onlyOfKind } from '../support/manifests';
+import { synthEnvironment } from '../support/synth';
 
 const MONITORING_KINDS = ['ServiceMonitor', 'PrometheusRule'];
 const named = (objects: Manifest[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();

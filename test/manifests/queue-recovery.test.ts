@@ -4,7 +4,8 @@ import { queueKeys } from '../../protocol/queue-keys';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_MAX_ATTEMPTS, REQUEUE_EXPIRED_SCRIPT, requeueExpiredArguments } from '../../protocol/recovery';
 import { RedisQueueStore } from '../../lib/redis-queue-store';
 import { SENTINEL_2 } from '../../protocol/workflows';
-import { onlyOfKind, synthChart } from '../support/manifests';
+import { onlyOfKind } from '../support/manifests';
+import { synthChart } from '../support/synth';
 
 type Options = Omit<QueueRecoveryProps, 'redis' | 'workflows'>;
 const synthRecovery = (options: Options = {}) => synthChart((chart) => {

@@ -3,7 +3,8 @@ import { ACL_BUILD_SCRIPT } from '../../lib/redis-acl';
 import { DEFAULT_DISABLED_COMMANDS } from '../../lib/redis-config';
 import { DEFAULT_REDIS_IMAGE, RedisQueueStore, RedisQueueStoreProps } from '../../lib/redis-queue-store';
 import { REDIS_LIVENESS_SCRIPT, REDIS_READINESS_SCRIPT, REDIS_START_SCRIPT } from '../../lib/redis-start';
-import { ofKind, onlyOfKind, synthChart } from '../support/manifests';
+import { ofKind, onlyOfKind } from '../support/manifests';
+import { synthChart } from '../support/synth';
 
 const synthRedis = (props?: RedisQueueStoreProps) => synthChart((chart) => new RedisQueueStore(chart, 'redis', props));
 

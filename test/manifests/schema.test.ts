@@ -1,5 +1,5 @@
 import { ENVIRONMENTS } from '../../lib/environments';
-import { synthEnvironment } from '../support/manifests';
+import { synthEnvironment } from '../support/synth';
 import { validateManifest } from '../support/schema';
 
 describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('environment %s', (_name, environment) => {

@@ -1,6 +1,7 @@
 import { DEV, ENVIRONMENTS, EnvironmentConfig, PROD } from '../../lib/environments';
 import { LANDSAT, SENTINEL_1, SENTINEL_2 } from '../../protocol/workflows';
-import { ofKind, onlyOfKind, synthEnvironment } from '../support/manifests';
+import { ofKind, onlyOfKind } from '../support/manifests';
+import { synthEnvironment } from '../support/synth';
 
 describe('WorkQueueStages', () => {
   test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))('%s: the Namespace comes first and everything else is in it', (_name, environment) => {

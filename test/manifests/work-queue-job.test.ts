@@ -2,7 +2,8 @@ import { Chart } from 'cdk8s';
 import { DEFAULT_REDIS_IMAGE, RedisQueueStore } from '../../lib/redis-queue-store';
 import { WorkQueueJob, WorkQueueJobProps } from '../../lib/work-queue-job';
 import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';
-import { onlyOfKind, synthChart } from '../support/manifests';
+import { onlyOfKind } from '../support/manifests';
+import { synthChart } from '../support/synth';
 
 type JobOptions = Omit<WorkQueueJobProps, 'redis'>;
 

@@ -5,7 +5,8 @@ import { WorkQueueJob } from '../../lib/work-queue-job';
 import { KedaScalingProps, WorkQueueScaledJob, WorkQueueScaledJobProps } from '../../lib/work-queue-scaled-job';
 import { ENVIRONMENTS, WorkflowDeployment } from '../../lib/environments';
 import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';
-import { Manifest, onlyOfKind, synthChart, synthEnvironment } from '../support/manifests';
+import { Manifest, onlyOfKind } from '../support/manifests';
+import { synthChart, synthEnvironment } from '../support/synth';
 import { validateManifest } from '../support/schema';
 
 type Options = Omit<WorkQueueScaledJobProps, 'redis' | 'keda' | 'scaling'> & { scaling?: Partial<KedaScalingProps> | Record<string, unknown>; parallelism?: number };

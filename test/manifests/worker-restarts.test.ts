@@ -5,7 +5,7 @@ import * as path from 'path';
 import { stringify } from 'yaml';
 import { DEV, PROD } from '../../lib/environments';
 import { committedWorkerJobs, replaceCommand, workerJobsOf, workerRestarts } from '../../lib/worker-restarts';
-import { synthEnvironment } from '../support/manifests';
+import { synthEnvironment } from '../support/synth';
 
 const jobsOf = (environment: typeof PROD) => workerJobsOf(synthEnvironment(environment).byStage.workers);
 const prodJobs = jobsOf(PROD);

@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { parse, stringify } from 'yaml';
 import { PROD } from '../../lib/environments';
-import { synthEnvironment } from '../support/manifests';
+import { synthEnvironment } from '../support/synth';
 import { committedObject } from './support';
 
 // The rules exactly as dist/prod applies them (spec.groups of the committed PrometheusRule),

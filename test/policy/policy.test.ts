@@ -4,7 +4,7 @@ import { parseAllDocuments } from 'yaml';
 import { ENVIRONMENTS, EnvironmentConfig } from '../../lib/environments';
 import { STAGES } from '../../lib/work-queue-chart';
 import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';
-import { synthEnvironment } from '../support/manifests';
+import { synthEnvironment } from '../support/synth';
 import { checkAll, containersOf, formatViolation, Manifest, podSpecs, RULES, Violation } from './rules';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -530,7 +530,7 @@ describe('bad fixtures', () => {
         const actual = jest.requireActual('../../lib/pod-security');
         return { ...actual, RESTRICTED_CONTAINER_SECURITY_CONTEXT: { ...actual.RESTRICTED_CONTAINER_SECURITY_CONTEXT, allowPrivilegeEscalation: true } };
       });
-      const support: typeof import('../support/manifests') = require('../support/manifests');
+      const support: typeof import('../support/synth') = require('../support/synth');
       objects = support.synthEnvironment(ENVIRONMENTS.find((e) => e.name === 'prod')!).objects;
     });
     jest.dontMock('../../lib/pod-security');

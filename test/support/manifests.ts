@@ -1,33 +1,10 @@
 import { readdirSync, readFileSync } from 'fs';
 import * as path from 'path';
-import { Chart, Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { EnvironmentConfig } from '../../lib/environments';
-import { Stage, STAGES, WorkQueueStages } from '../../lib/work-queue-chart';
+import type { Stage } from '../../lib/work-queue-chart';
 
-/** A synthesized Kubernetes object, as plain data. */
+/** A Kubernetes object, as plain data (committed in dist/, or synthesized by test/support/synth.ts). */
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
-
-/**
- * Synthesizes one environment in memory (no files written): its stages, the objects of each
- * stage, and all objects in apply order (namespace, queue, workers).
- */
-export function synthEnvironment(environment: EnvironmentConfig): {
-  stages: WorkQueueStages;
-  byStage: Record<Stage, Manifest[]>;
-  objects: Manifest[];
-} {
-  const stages = new WorkQueueStages(Testing.app(), environment);
-  const byStage = Object.fromEntries(STAGES.map((stage) => [stage, Testing.synth(stages.charts[stage]) as Manifest[]])) as Record<Stage, Manifest[]>;
-  return { stages, byStage, objects: STAGES.flatMap((stage) => byStage[stage]) };
-}
-
-/** Synthesizes whatever a test built inside `build(chart)`. */
-export function synthChart(build: (chart: Chart) => void): Manifest[] {
-  const chart = new Chart(Testing.app(), 'test', { namespace: 'test' });
-  build(chart);
-  return Testing.synth(chart) as Manifest[];
-}
 
 export function ofKind(objects: readonly Manifest[], kind: string): Manifest[] {
   return objects.filter((o) => o.kind === kind);
