@@ -23,4 +23,5 @@ for crd in "$@"; do
 done > "$work/$group.yaml"
 # --save=false: the input is a temporary file, not an import cdk8s.yaml could repeat.
 npx cdk8s import "$work/$group.yaml" -l typescript --no-check-upgrade --save=false
+node scripts/skip-typecheck.cjs "imports/$group.ts"
 node scripts/crd-schemas.cjs "$work/$group.yaml" > "imports/$group.schema.json"
