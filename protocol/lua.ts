@@ -8,8 +8,8 @@
  * script (what Redis runs, what dist/ mounts) is self-contained and shows where each part
  * comes from.
  *
- * The build copies protocol/lua to build/protocol/lua, so the same path relative to this module
- * works from the TypeScript sources and from the compiled tool.
+ * The build copies protocol/lua to build/queue/lua, next to the bundle this module is compiled
+ * into, so the same path relative to the running code works from the sources and from the build.
  *
  * @see https://github.com/taskforcesh/bullmq/tree/master/src/commands
  */

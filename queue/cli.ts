@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * Entry point of the queue tool: `ard-queue <subcommand> [options]`.
  *
@@ -109,15 +108,22 @@ function installProcessHandlers(): void {
   }
 }
 
-if (require.main === module) {
-  const stale = staleBuildMessage(__filename);
+/**
+ * Runs the tool as this process, with the command line and standard streams: refuses a stale
+ * build first. `entryFile` is the file node was started with: build/queue/cli.js (queue/launch.cjs),
+ * or this source when run directly (e.g. with tsx), which has no build to check.
+ */
+export function runAsProcess(entryFile: string): void {
+  const stale = staleBuildMessage(entryFile);
   if (stale) {
     process.stderr.write(`error: ${stale}\n`);
     process.exitCode = EXIT.failure;
-  } else {
-    installProcessHandlers();
-    void main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
-      process.exitCode = code;
-    });
+    return;
   }
+  installProcessHandlers();
+  void main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
+    process.exitCode = code;
+  });
 }
+
+if (require.main === module) runAsProcess(__filename);

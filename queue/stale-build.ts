@@ -7,8 +7,8 @@ export interface BuildSources {
   readonly files: readonly string[];
   /** Their folders: a source added to one of them after the build also makes it stale. */
   readonly folders: readonly string[];
-  /** Packages bundled into build/node_modules/: each must be the version installed in node_modules/. */
-  readonly bundled?: readonly string[];
+  /** The folder of each package bundled into the tool (`node_modules/ioredis`), with the version bundled: each must be the version installed. */
+  readonly bundled?: Readonly<Record<string, string>>;
 }
 
 /** A source file of the tool: TypeScript other than tests and declarations, or a Lua script. */
@@ -49,17 +49,17 @@ export function staleBuildMessage(compiledFile: string): string | undefined {
     }
   });
   if (newer) return `the compiled queue tool in build/ is older than ${newer}; ${rebuild}`;
-  for (const name of sources.bundled ?? []) {
-    const bundled = packageVersion(dir, name);
-    const installed = packageVersion(root, name);
-    if (bundled !== installed) return `build/ bundles ${name} ${bundled ?? '(missing)'}, node_modules/ has ${installed ?? '(none)'}; ${rebuild}`;
+  for (const [folder, bundled] of Object.entries(sources.bundled ?? {})) {
+    const installed = packageVersion(path.join(root, folder));
+    const name = folder.slice(folder.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    if (bundled !== installed) return `build/ bundles ${name} ${bundled}, ${folder} has ${installed ?? '(none)'}; ${rebuild}`;
   }
   return undefined;
 }
 
-function packageVersion(dir: string, name: string): string | undefined {
+function packageVersion(packageFolder: string): string | undefined {
   try {
-    return (JSON.parse(readFileSync(path.join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string }).version;
+    return (JSON.parse(readFileSync(path.join(packageFolder, 'package.json'), 'utf8')) as { version?: string }).version;
   } catch {
     return undefined;
   }

@@ -1,22 +1,19 @@
-// Builds the queue tool and the protocol it shares with the manifests into build/:
-// - every TypeScript source the tool runs (queue/ and protocol/, and what they import at run time
-//   from elsewhere in the repository) is transpiled file by file by the TypeScript compiler's
-//   transpileModule, without type-checking (that is `npm run typecheck`, part of `npm test`;
-//   tsconfig's isolatedModules makes file-by-file output the same as a whole-program emit). Not
-//   esbuild, as `npm run synth` uses: its CommonJS exports are getters, and the enqueue's hot loops
-//   read imported constants and functions (LF, the digest) millions of times (20 % more CPU for
-//   1M scenes). The list of those sources is esbuild's import graph (type-only imports are not
-//   followed, since they run nothing), in a fraction of the time a compiler program takes;
-// - the protocol's Lua scripts are copied next to it (build/protocol/lua, the same path relative
-//   to protocol/lua.js as in the sources);
-// - each of BUNDLED (ioredis and its dependencies, about 70 files) is bundled into one file,
-//   build/node_modules/<name>/index.js, which Node's module resolution finds from the compiled
-//   tool before the repository's node_modules/ (loading one file instead of 70 saves about a
-//   sixth of `status`'s start-up; only the package's main entry is exported, so a deep import
-//   such as `ioredis/built/…` fails instead of loading a second copy);
-// - build/sources.json lists the sources this build was made from and the bundled packages, for
-//   the queue tool's stale-build check (queue/stale-build.ts). The list is the import graph, so a
-//   new shared file cannot be missed.
+// Builds the queue tool into build/queue/:
+// - tool.js: the tool's sources (queue/, protocol/ and what they import at run time from elsewhere
+//   in the repository) and ioredis with its dependencies in one CommonJS bundle by esbuild. Each
+//   TypeScript source is first transpiled on its own by the TypeScript compiler's transpileModule,
+//   without type-checking (that is `npm run typecheck`, part of `npm test`; tsconfig's
+//   isolatedModules makes file-by-file output the same as a whole-program emit): esbuild keeps
+//   such CommonJS modules as they are, where its own handling of the ES modules made the enqueue
+//   of 1M scenes take 14 % more CPU (its hot loops read imported constants and functions, LF and
+//   the digest, millions of times). One file loads faster than the 40 a command loaded before;
+// - tool.js.cache: V8's code for the bundle, saved after loading it and every subcommand, so a
+//   command does not compile it again (queue/launch.cjs);
+// - cli.js: the entry point, queue/launch.cjs, which loads the bundle with that cache;
+// - lua/: the protocol's Lua scripts (protocol/lua.ts finds them next to the code that runs it);
+// - build/sources.json lists the sources this build was made from (the bundle's inputs, so a new
+//   shared file cannot be missed) and the versions of the packages it bundles, for the queue
+//   tool's stale-build check (queue/stale-build.ts).
 const fs = require('fs');
 const path = require('path');
 const esbuild = require('esbuild');
@@ -24,58 +21,76 @@ const ts = require('typescript');
 
 const root = path.resolve(__dirname, '..');
 const build = path.join(root, 'build');
-const lua = path.join('protocol', 'lua');
-/** The folders of the tool's own sources; build/ holds their output under the same paths. */
-const TOOL_FOLDERS = ['queue', 'protocol'];
-const OPTIONS = { platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' };
+const out = path.join(build, 'queue');
+const LAUNCHER = path.join('queue', 'launch.cjs');
+const LUA = path.join('protocol', 'lua');
 
-const isSource = (file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.endsWith('.d.ts');
-const entryPoints = TOOL_FOLDERS.flatMap((folder) =>
-  fs.readdirSync(path.join(root, folder), { recursive: true }).map((name) => path.join(folder, name)),
-).filter(isSource);
-
-// The import graph: a bundle that is never written, of everything the entry points load at run
-// time, packages left out (they are node_modules/' or BUNDLED's).
-const graph = esbuild.buildSync({ ...OPTIONS, absWorkingDir: root, entryPoints, bundle: true, packages: 'external', write: false, metafile: true, outdir: build });
-const compiled = Object.keys(graph.metafile.inputs).sort();
-
-// Outputs of an earlier build that this one does not write (a source deleted or no longer
-// imported) must not be found by a stale require(); build/synth/ is `npm run synth`'s.
-fs.mkdirSync(build, { recursive: true });
-for (const entry of fs.readdirSync(build, { withFileTypes: true }).filter((e) => e.isDirectory())) {
-  if (entry.name !== 'synth' && entry.name !== 'node_modules') fs.rmSync(path.join(build, entry.name), { recursive: true });
-}
 // tsconfig.json read as tsc reads it (comments and trailing commas allowed).
 const tsconfig = ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.readFile);
 if (tsconfig.error) throw new Error(ts.flattenDiagnosticMessageText(tsconfig.error.messageText, '\n'));
-const { options: compilerOptions } = ts.convertCompilerOptionsFromJson(tsconfig.config.compilerOptions, root);
-for (const source of compiled) {
-  const out = path.join(build, source.replace(/\.ts$/, '.js'));
-  const { outputText, sourceMapText } = ts.transpileModule(fs.readFileSync(path.join(root, source), 'utf8'), {
-    compilerOptions,
-    fileName: path.join(root, source),
-    reportDiagnostics: false,
-  });
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, outputText);
-  if (sourceMapText) fs.writeFileSync(`${out}.map`, sourceMapText);
-}
-fs.cpSync(path.join(root, lua), path.join(build, lua), { recursive: true });
-/** Packages the compiled tool loads from one bundled file. */
-const BUNDLED = ['ioredis'];
-for (const name of BUNDLED) {
-  const out = path.join(build, 'node_modules', name);
-  fs.rmSync(out, { recursive: true, force: true });
-  const { version } = require(`${name}/package.json`);
-  esbuild.buildSync({ ...OPTIONS, entryPoints: [require.resolve(name)], bundle: true, outfile: path.join(out, 'index.js') });
-  const manifest = { name, version, private: true, main: 'index.js', exports: { '.': './index.js', './package.json': './package.json' } };
-  fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-}
+const { options: compilerOptions } = ts.convertCompilerOptionsFromJson(
+  { ...tsconfig.config.compilerOptions, sourceMap: false, inlineSourceMap: true, inlineSources: true },
+  root,
+);
 
-const luaFiles = fs.readdirSync(path.join(root, lua), { recursive: true, withFileTypes: true })
+/** esbuild plugin: the repository's TypeScript, as transpileModule emits it (with its source map, which esbuild follows). */
+const transpileModule = {
+  name: 'typescript-transpile-module',
+  setup(plugin) {
+    plugin.onLoad({ filter: /\.ts$/ }, ({ path: file }) => ({
+      contents: ts.transpileModule(fs.readFileSync(file, 'utf8'), { compilerOptions, fileName: file, reportDiagnostics: false }).outputText,
+      loader: 'js',
+    }));
+  },
+};
+
+// Outputs of an earlier build must not be found by a stale require(); build/synth/ is `npm run synth`'s.
+fs.mkdirSync(build, { recursive: true });
+for (const entry of fs.readdirSync(build, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+  if (entry.name !== 'synth') fs.rmSync(path.join(build, entry.name), { recursive: true });
+}
+async function main() {
+const bundle = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: [path.join('queue', 'cli.ts')],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  outfile: path.join(out, 'tool.js'),
+  sourcemap: true,
+  metafile: true,
+  plugins: [transpileModule],
+  logLevel: 'warning',
+});
+fs.copyFileSync(path.join(root, LAUNCHER), path.join(out, 'cli.js'));
+fs.cpSync(path.join(root, LUA), path.join(out, 'lua'), { recursive: true });
+
+// V8's code for the bundle, once loaded as a command loads it, with every subcommand.
+const { CODE_CACHE, loadBundle } = require(path.join(out, 'cli.js'));
+const { script, exports: tool } = loadBundle();
+for (const load of Object.values(tool.SUBCOMMANDS)) load();
+fs.writeFileSync(CODE_CACHE, script.createCachedData());
+
+const inputs = Object.keys(bundle.metafile.inputs);
+/** Each bundled package's folder (node_modules/…), with its version. */
+const bundled = Object.fromEntries(
+  [...new Set(inputs.map((file) => file.match(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//)?.[1]).filter(Boolean))]
+    .sort()
+    .map((dir) => [dir, JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8')).version]),
+);
+const luaFiles = fs.readdirSync(path.join(root, LUA), { recursive: true, withFileTypes: true })
   .filter((entry) => entry.isFile())
-  .map((entry) => path.relative(root, path.join(entry.parentPath ?? entry.path, entry.name)).split(path.sep).join('/'));
-const sources = [...compiled, ...luaFiles].sort();
+  .map((entry) => path.relative(root, path.join(entry.parentPath ?? entry.path, entry.name)));
+const sources = [...inputs.filter((file) => !file.includes('node_modules/')), LAUNCHER, ...luaFiles]
+  .map((file) => file.split(path.sep).join('/'))
+  .sort();
 // Folders are listed too: a file added to one after the build makes the build stale as well.
 const folders = [...new Set(sources.map((file) => path.posix.dirname(file)))].sort();
-fs.writeFileSync(path.join(build, 'sources.json'), JSON.stringify({ files: sources, folders, bundled: BUNDLED }, null, 2) + '\n');
+fs.writeFileSync(path.join(build, 'sources.json'), JSON.stringify({ files: sources, folders, bundled }, null, 2) + '\n');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, utimesSync, writeFileSync } from 'fs';
+import { mkdtempSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { staleBuildMessage } from '../../queue/stale-build';
@@ -28,15 +28,19 @@ describe('stale build check', () => {
   test('refuses a build whose bundled package is not the installed version', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'ard-stale-'));
     const compiled = path.join(root, 'build/queue/cli.js');
-    for (const dir of ['build/queue', 'build/node_modules/ioredis', 'node_modules/ioredis']) mkdirSync(path.join(root, dir), { recursive: true });
+    for (const dir of ['build/queue', 'node_modules/ioredis', 'node_modules/@ioredis/commands']) mkdirSync(path.join(root, dir), { recursive: true });
     writeFileSync(compiled, '');
-    writeFileSync(path.join(root, 'build/sources.json'), JSON.stringify({ files: [], folders: [], bundled: ['ioredis'] }));
-    const version = (dir: string, v: string) => writeFileSync(path.join(root, dir, 'node_modules/ioredis/package.json'), JSON.stringify({ name: 'ioredis', version: v }));
-    version('build', '6.0.0');
-    version('.', '6.0.0');
+    const bundled = { 'node_modules/@ioredis/commands': '2.0.0', 'node_modules/ioredis': '6.0.0' };
+    writeFileSync(path.join(root, 'build/sources.json'), JSON.stringify({ files: [], folders: [], bundled }));
+    const install = (folder: string, version: string) => writeFileSync(path.join(root, folder, 'package.json'), JSON.stringify({ version }));
+    install('node_modules/ioredis', '6.0.0');
+    install('node_modules/@ioredis/commands', '2.0.0');
     expect(staleBuildMessage(compiled)).toBeUndefined();
-    version('.', '6.1.0');
-    expect(staleBuildMessage(compiled)).toBe('build/ bundles ioredis 6.0.0, node_modules/ has 6.1.0; run `npm run build`');
+    install('node_modules/@ioredis/commands', '2.1.0');
+    expect(staleBuildMessage(compiled)).toBe('build/ bundles @ioredis/commands 2.0.0, node_modules/@ioredis/commands has 2.1.0; run `npm run build`');
+    install('node_modules/@ioredis/commands', '2.0.0');
+    rmSync(path.join(root, 'node_modules/ioredis/package.json'));
+    expect(staleBuildMessage(compiled)).toBe('build/ bundles ioredis 6.0.0, node_modules/ioredis has (none); run `npm run build`');
   });
 
   test('refuses a build without its list of sources', () => {
