@@ -39,12 +39,13 @@ test('recovery racing live workers with short leases never requeues an item a li
   // Two rounds of 8 items: takes while other items are leased, and while others complete.
   const items = s2Items(16);
   await redis.rpush(K.pending, ...items);
-  // Work (1.5 s) outlasts the grace period (1 s) but not the lease (3 s); recovery runs back to
-  // back. A recovery that missed a live lease would requeue an item after 1 s of its work. Each
-  // worker waits 100 ms between its take and its lease (well inside the grace period), so that
-  // back-to-back runs surely see every item unleased for a while: a recovery that ignored the
-  // take->lease gap would requeue at once, however few the takes.
-  const recovery = (started.recovery = recoveryLoop(server.url, Q, { graceSeconds: 1, periodMs: 0 }));
+  // Work (1.5 s) outlasts the grace period (1 s) but not the lease (3 s); recovery runs every
+  // 10 ms (a few hundred runs). A recovery that missed a live lease would requeue an item after
+  // 1 s of its work. Each worker waits 100 ms between its take and its lease (well inside the
+  // grace period), so that several runs see every item unleased for a while: a recovery that
+  // ignored the take->lease gap, or whose grace period were a twentieth of a second, would requeue
+  // at once, however few the takes.
+  const recovery = (started.recovery = recoveryLoop(server.url, Q, { graceSeconds: 1, periodMs: 10 }));
   const env = workerEnv({ LEASE_SECS: '3', WORK_MS: '1500', LEASE_DELAY_MS: '100' });
   const job = (started.job = new FakeJob(Array.from({ length: 8 }, () => env)));
   await job.completed(40_000);
