@@ -6,6 +6,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { componentLabels } from './labels';
+import { LEASE_HEARTBEAT_CONFIG_MAP } from './lease-heartbeat-contract';
 import { ConfigError } from './validation';
 
 /** Folder of the heartbeat's Python files, relative to the repository root (read at synth). */
@@ -13,9 +14,6 @@ export const LEASE_HEARTBEAT_SOURCE_DIR = 'lib/lease-heartbeat';
 
 /** The files the ConfigMap holds: `sitecustomize` loads the heartbeat module at start-up. */
 export const LEASE_HEARTBEAT_FILES = ['sitecustomize.py', 'ard_lease_heartbeat.py'] as const;
-
-/** Name of the ConfigMap, one per namespace, shared by every workflow's workers. */
-export const LEASE_HEARTBEAT_CONFIG_MAP = 'lease-heartbeat';
 
 /** Where the worker container mounts the ConfigMap (read-only); first on its PYTHONPATH. */
 export const LEASE_HEARTBEAT_MOUNT_PATH = '/opt/ard-workqueue/lease-heartbeat';
@@ -25,14 +23,6 @@ export const DEFAULT_LEASE_SECONDS = 120;
 
 /** After this long on one item the heartbeat stops renewing, so a hung worker's item comes back. */
 export const DEFAULT_MAX_LEASE_SECONDS = 6 * 3600;
-
-/**
- * Every Redis command the heartbeat sends, all on the lease keys `<queue>:leased_by_session:*`
- * (MULTI, EXEC and UNWATCH take no key): WATCH, GET, then MULTI, EXPIRE, EXEC while the lease is
- * this worker's, or UNWATCH once it is not. The unauthenticated `default` user's ACL must allow
- * them next to the workers' own protocol; no scripting is needed.
- */
-export const LEASE_HEARTBEAT_REDIS_COMMANDS = ['WATCH', 'GET', 'MULTI', 'EXPIRE', 'EXEC', 'UNWATCH'] as const;
 
 /** Below this a lease renewed every third of it is lost to a few seconds' stall of a loaded node. */
 const MIN_LEASE_SECONDS = 10;

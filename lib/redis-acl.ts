@@ -15,7 +15,7 @@
  *
  * @see https://redis.io/docs/latest/operate/oss_and_stack/management/security/acl/
  */
-import { LEASE_HEARTBEAT_REDIS_COMMANDS } from './lease-heartbeat';
+import { LEASE_HEARTBEAT_REDIS_COMMANDS } from './lease-heartbeat-contract';
 import { QueueKeys, queueKeys } from '../protocol/queue-keys';
 import { ConfigError } from './validation';
 

@@ -1,4 +1,4 @@
-import { execSync } from 'child_process';
+import { execFileSync, execSync } from 'child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -48,7 +48,8 @@ test('npm run synth writes the same files as `npx cdk8s synth`, byte for byte, i
     return dir;
   });
   try {
-    execSync(`npx cdk8s synth --check-upgrade=false --output ${viaCli}`, { cwd: ROOT, stdio: 'pipe' });
+    // The CLI `npx cdk8s` finds, without npx's own start-up.
+    execFileSync(path.join(ROOT, 'node_modules', '.bin', 'cdk8s'), ['synth', '--check-upgrade=false', '--output', viaCli], { cwd: ROOT, stdio: 'pipe' });
     execSync(synthStep, { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: viaNpm }, stdio: 'pipe' });
     const fromNpm = readTree(viaNpm);
     expect(fromNpm).toEqual(readTree(viaCli));

@@ -1,9 +1,8 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { Chart } from 'cdk8s';
-import {
-  DEFAULT_LEASE_SECONDS, DEFAULT_MAX_LEASE_SECONDS, LEASE_HEARTBEAT_CONFIG_MAP, LEASE_HEARTBEAT_MOUNT_PATH,
-} from '../../lib/lease-heartbeat';
+import { DEFAULT_LEASE_SECONDS, DEFAULT_MAX_LEASE_SECONDS, LEASE_HEARTBEAT_MOUNT_PATH } from '../../lib/lease-heartbeat';
+import { LEASE_HEARTBEAT_CONFIG_MAP } from '../../lib/lease-heartbeat-contract';
 import { RedisQueueStore } from '../../lib/redis-queue-store';
 import { WorkQueueJob, WorkQueueJobProps } from '../../lib/work-queue-job';
 import { LANDSAT, SENTINEL_2 } from '../../protocol/workflows';

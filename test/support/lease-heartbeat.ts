@@ -2,7 +2,7 @@ import { ChildProcess } from 'child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { LEASE_HEARTBEAT_CONFIG_MAP } from '../../lib/lease-heartbeat';
+import { LEASE_HEARTBEAT_CONFIG_MAP } from '../../lib/lease-heartbeat-contract';
 import { committedObject } from './manifests';
 
 /**

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import Redis from 'ioredis';
-import { LEASE_HEARTBEAT_REDIS_COMMANDS } from '../../../lib/lease-heartbeat';
+import { LEASE_HEARTBEAT_REDIS_COMMANDS } from '../../../lib/lease-heartbeat-contract';
 import { exited, waitFor } from '../../support/wait';
 import { dir, heartbeatWorker, item, leaseKey, lines, Q, redis, server, TTL, useHeartbeatFixture } from './fixture';
 
