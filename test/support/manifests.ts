@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'fs';
+import { createHash } from 'crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import type { Stage } from '../../lib/work-queue-chart';
@@ -29,12 +30,31 @@ export function committedObjects(environment = 'prod', stage?: Stage): Manifest[
     JSON.parse(committedFileAsJson(path.join(dir, f))) as Manifest[]);
 }
 
-/** Each committed file parsed once per test file (YAML parsing is slow), handed out as fresh copies. */
+/**
+ * Each committed file parsed once per test run (YAML parsing is slow, and most test files read
+ * dist/): as JSON, kept in memory per test file and in node_modules/.cache/ across them, under
+ * the hash of the YAML and of {@link CONVERSION}, so that an edited file is parsed afresh. Handed
+ * out as fresh copies.
+ */
 const parsedFiles = new Map<string, string>();
+const PARSED_DIR = path.join(__dirname, '..', '..', 'node_modules', '.cache', 'ard-tests', 'dist-json');
+/** Names the conversion below: a change to it must change this, or cached files would be reused. */
+const CONVERSION = 'parseAllDocuments, toJSON, nulls dropped; v1';
 function committedFileAsJson(file: string): string {
   let json = parsedFiles.get(file);
   if (json === undefined) {
-    json = JSON.stringify(parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON() as Manifest).filter((o) => o !== null));
+    const yaml = readFileSync(file, 'utf8');
+    const parsed = path.join(PARSED_DIR, `${createHash('sha1').update(CONVERSION).update(yaml).digest('hex')}.json`);
+    try {
+      json = readFileSync(parsed, 'utf8');
+    } catch {
+      json = JSON.stringify(parseAllDocuments(yaml).map((d) => d.toJSON() as Manifest).filter((o) => o !== null));
+      // Written whole or not at all: test files in other workers may read it meanwhile.
+      mkdirSync(PARSED_DIR, { recursive: true });
+      const partial = `${parsed}.${process.pid}`;
+      writeFileSync(partial, json);
+      renameSync(partial, parsed);
+    }
     parsedFiles.set(file, json);
   }
   return json;
