@@ -1,5 +1,6 @@
 import { execFileSync } from 'child_process';
-import { readFileSync } from 'fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import * as path from 'path';
 import { ROOT } from '../support/cli';
 
@@ -27,6 +28,22 @@ describe('the build of the queue tool', () => {
       const { script } = entry.loadBundle(require('fs').readFileSync(entry.CODE_CACHE));
       process.stdout.write(JSON.stringify(script.cachedDataRejected));`);
     expect(rejected).toBe(false);
+  });
+
+  test('a code cache V8 refuses (a damaged file, another Node.js) or none at all: the tool runs all the same', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'ard-code-cache-'));
+    try {
+      cpSync(BUILD, path.join(root, 'build'), { recursive: true, filter: (file) => !file.includes(`${path.sep}synth`) });
+      symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'));
+      const cache = path.join(root, 'build', 'queue', 'tool.js.cache');
+      const help = () => execFileSync(process.execPath, [path.join(root, 'build', 'queue', 'cli.js'), 'status', '--help'], { encoding: 'utf8' });
+      writeFileSync(cache, Buffer.alloc(4096, 7));
+      expect(help()).toMatch(/^Usage: ard-queue status/);
+      rmSync(cache);
+      expect(help()).toMatch(/^Usage: ard-queue status/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test('build/sources.json lists every source in the bundle, for the stale-build check', () => {
