@@ -134,11 +134,18 @@ export function machine(): string {
   return `${cpus()[0]?.model.trim()}, ${cpus().length} cores, Node ${process.version}, redis-server ${redis}, load average ${load(LOAD_AT_START)} at the start, ${load(loadavg())} at the end`;
 }
 
-/** A positive whole number from the environment variable `name` (a bench setting), else `fallback`. */
+/**
+ * A positive whole number from the environment variable `name` (a bench setting), else
+ * `fallback`. Anything else ends the bench before it starts: exit 2 and one line naming the
+ * variable, its value and what is allowed (no stack trace: it is the caller's input).
+ */
 export function setting(name: string, fallback: number): number {
   const value = process.env[name];
   if (value === undefined || value === '') return fallback;
-  if (!/^[1-9]\d*$/.test(value)) throw new Error(`${name} must be a positive whole number, got '${value}'`);
+  if (!/^[1-9]\d*$/.test(value)) {
+    process.stderr.write(`error: ${name} must be a positive whole number, got '${value}'\n`);
+    process.exit(2);
+  }
   return Number(value);
 }
 
