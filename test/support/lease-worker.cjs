@@ -6,10 +6,11 @@
 //     ... work ...
 //     LREM Q:processing 0 item ; DEL the lease key
 //   exit 0
-// It runs as its own process so that tests can SIGKILL it mid-item, as an OOM kill would.
+// It runs as its own process so that tests can SIGKILL it mid-item, as an OOM kill would. It
+// speaks RESP itself, one command at a time (no client library to load: tests start dozens).
 //
 // Options (environment):
-//   REDIS_URL       redis://127.0.0.1:PORT
+//   REDIS_URL       redis://HOST:PORT (no user, password or database)
 //   QUEUE           queue name (default jobS2)
 //   LEASE_SECS      lease time-to-live (default 1800, as the S2 image)
 //   TIMEOUT_SECS    BRPOPLPUSH blocking timeout (default 2)
@@ -22,7 +23,7 @@
 // (before the LREM, whose reply a crash of Redis can swallow), and completed as `DONE <item>`.
 'use strict';
 const crypto = require('crypto');
-const Redis = require('ioredis');
+const net = require('net');
 
 const queue = process.env.QUEUE || 'jobS2';
 const leaseSecs = Number(process.env.LEASE_SECS || 1800);
@@ -36,36 +37,90 @@ const processingKey = `${queue}:processing`;
 const leaseKey = (item) => `${queue}:leased_by_session:${crypto.createHash('sha224').update(item).digest('hex')}`;
 const session = crypto.randomUUID();
 
-// A worker that loses Redis crashes (the pod restarts it); it does not queue commands forever.
-// lazyConnect + connect(): without an offline queue, commands sent before the connection is
-// ready would fail at once, so connect first (and crash if Redis is not there).
-const redis = new Redis(process.env.REDIS_URL, {
-  maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null, lazyConnect: true,
-});
-redis.on('error', () => {});
+/**
+ * One connection, one command in flight: `call(...args)` resolves to the reply (a string, a
+ * number or null) and rejects on an error reply. A worker that loses Redis crashes (the pod
+ * restarts it): once the connection fails or closes, every call rejects.
+ */
+function connect(url) {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect(Number(port || 6379), hostname);
+  let pending; // { resolve, reject } of the command in flight
+  let lost;
+  let buffer = Buffer.alloc(0);
+  const fail = (err) => {
+    lost = lost ?? err;
+    pending?.reject(lost);
+    pending = undefined;
+  };
+  socket.on('error', fail);
+  socket.on('close', () => fail(new Error('connection closed')));
+  socket.on('data', (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    const end = buffer.indexOf('\r\n');
+    if (end === -1 || !pending) return;
+    const type = String.fromCharCode(buffer[0]);
+    const head = buffer.toString('utf8', 1, end);
+    let reply;
+    let used = end + 2;
+    if (type === '$') {
+      const length = Number(head);
+      if (length >= 0) {
+        if (buffer.length < used + length + 2) return; // the rest of the bulk string is still to come
+        reply = buffer.toString('utf8', used, used + length);
+        used += length + 2;
+      } else reply = null;
+    } else if (type === '*' && head === '-1') reply = null; // a timed-out blocking pop
+    else if (type === ':') reply = Number(head);
+    else if (type === '+') reply = head;
+    else if (type === '-') reply = new Error(head);
+    else reply = new Error(`unexpected reply: ${buffer.toString('utf8', 0, end)}`);
+    buffer = buffer.subarray(used);
+    const { resolve, reject } = pending;
+    pending = undefined;
+    if (reply instanceof Error) reject(reply);
+    else resolve(reply);
+  });
+  const ready = new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return {
+    async call(...args) {
+      await ready;
+      if (lost) throw lost;
+      return new Promise((resolve, reject) => {
+        pending = { resolve, reject };
+        socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')}`);
+      });
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+const redis = connect(process.env.REDIS_URL);
 
 async function main() {
-  await redis.connect();
   let taken = 0;
-  while ((await redis.llen(queue)) + (await redis.llen(processingKey)) > 0) {
-    const item = await redis.brpoplpush(queue, processingKey, timeoutSecs);
+  while ((await redis.call('LLEN', queue)) + (await redis.call('LLEN', processingKey)) > 0) {
+    const item = await redis.call('BRPOPLPUSH', queue, processingKey, timeoutSecs);
     if (item === null) continue; // "Waiting for work": another worker holds the rest
     if (leaseDelayMs > 0) await new Promise((r) => setTimeout(r, leaseDelayMs));
-    await redis.setex(leaseKey(item), leaseSecs, session);
+    await redis.call('SETEX', leaseKey(item), leaseSecs, session);
     taken += 1;
     process.stdout.write(`TAKE ${item}\n`);
     if ((poison && item.includes(poison)) || taken === dieAfter) process.kill(process.pid, 'SIGKILL');
     if (workMs > 0) await new Promise((r) => setTimeout(r, workMs));
     process.stdout.write(`WORKED ${item}\n`);
-    await redis.lrem(processingKey, 0, item);
-    await redis.del(leaseKey(item));
+    await redis.call('LREM', processingKey, 0, item);
+    await redis.call('DEL', leaseKey(item));
     process.stdout.write(`DONE ${item}\n`);
   }
-  redis.disconnect();
+  redis.close();
 }
 
 main().catch((err) => {
   process.stderr.write(`worker failed: ${err.message}\n`);
-  redis.disconnect();
+  redis.close();
   process.exit(1);
 });
