@@ -2,9 +2,7 @@ import { ChildProcess, spawn, SpawnOptions } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import type Redis from 'ioredis';
 import { sceneIds } from './scenes';
-import { until } from './wait';
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -36,25 +34,6 @@ export interface CliOptions {
 /** Starts the queue tool in the background with `args` (from the repository root). */
 export function spawnCli(args: readonly string[], options: Pick<CliOptions, 'env'> & { stdio?: SpawnOptions['stdio'] } = {}): ChildProcess {
   return spawn(process.execPath, [QUEUE_CLI, ...args], { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: options.stdio ?? 'pipe' });
-}
-
-/**
- * Waits (at most `timeoutMs`) until `reached()` holds while `child`, a run of the queue tool, is
- * still running, then holds every write to Redis (`CLIENT PAUSE … WRITE`, until `CLIENT UNPAUSE`
- * or `pauseMs`): the run is caught mid-way however fast this machine is.
- * @throws Error if the run ended before.
- */
-export async function holdWritesWhen(
-  child: ChildProcess,
-  redis: Redis,
-  reached: () => Promise<boolean>,
-  { timeoutMs, pauseMs = 10_000 }: { timeoutMs?: number; pauseMs?: number } = {},
-): Promise<void> {
-  let ended = child.exitCode !== null || child.signalCode !== null;
-  child.once('exit', () => (ended = true));
-  await until(async () => ended || (await reached()), timeoutMs);
-  if (ended) throw new Error('the run ended before it was caught mid-way');
-  await redis.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE');
 }
 
 /** Runs the queue tool to its end and collects its output. */

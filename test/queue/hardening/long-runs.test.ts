@@ -2,7 +2,9 @@
 import { mkdtempSync, readdirSync } from 'fs';
 import * as path from 'path';
 import { leaseKey, queueKeys } from '../../../protocol/queue-keys';
-import { exitOf, holdWritesWhen, runCli as cli, spawnCli } from '../../support/cli';
+import { BATCH_SIZE, IN_FLIGHT } from '../../../queue/push';
+import { exitOf, runCli as cli, spawnCli } from '../../support/cli';
+import { heldMidRun, RedisRelay } from '../../support/redis-relay';
 import { fillList } from '../../support/redis-server';
 import { s2Item as item, sceneIds } from '../../support/scenes';
 import { until } from '../../support/wait';
@@ -62,34 +64,43 @@ test('requeue-expired calls look at a bounded chunk of processing each; every ex
 });
 
 describe('signals and closed pipes', () => {
-  /** 300,000 scene IDs on stdin: about 60 batches, so a run is still pushing when it is observed. */
-  const SIGNAL_INPUT = sceneIds(300_000).join('\n') + '\n';
+  /**
+   * Scene IDs on stdin for a run held at its second batch (below): with its first in Redis and
+   * the next IN_FLIGHT sent, as many again are still to come when the signal arrives (the run
+   * pushes on until its clean-up has released the lock, as it would on any machine).
+   */
+  const SIGNAL_SCENES = 2 * (1 + IN_FLIGHT) * BATCH_SIZE;
+  const SIGNAL_INPUT = sceneIds(SIGNAL_SCENES).join('\n') + '\n';
 
   test.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const)('%s mid-run: exit %d promptly, lock released, stdin copy removed, whole batches only', async (signal, code) => {
     const spool = mkdtempSync(path.join(TMP, 'spool-'));
-    const child = spawnCli(['enqueue', '--file', '-', '--redis-url', server.url], { env: { TMPDIR: spool } });
+    // The run's second batch waits in a relay (its first is in Redis) until the tool has taken
+    // the signal, so it arrives mid-run however fast the run is; then the tool's own writes (the
+    // batch in flight, the lock's release) go through.
+    const relay = await RedisRelay.start(server.port, { holdAt: { nth: 2, command: 'EXEC' } });
+    const child = spawnCli(['enqueue', '--file', '-', '--redis-url', relay.url], { env: { TMPDIR: spool } });
     const done = exitOf(child);
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     child.stdin!.end(SIGNAL_INPUT);
-    // Writes wait until the tool has taken the signal, so it arrives mid-run however fast the
-    // run is; then the tool's own writes (the lock's release) go through.
-    await holdWritesWhen(child, redis, async () => (await redis.llen('jobS2')) > 0, { timeoutMs: 60_000 });
+    await heldMidRun(child, relay, async () => (await redis.llen('jobS2')) >= BATCH_SIZE);
     const sent = Date.now();
     child.kill(signal);
     await until(() => stderr.includes('stopping'), 10_000);
-    await redis.call('CLIENT', 'UNPAUSE');
+    relay.release();
     const run = await done;
+    await relay.close();
     expect(Date.now() - sent).toBeLessThan(5_000);
     expect(run.code).toBe(code);
-    expect(run.stderr).toMatch(new RegExp(`interrupted \\(${signal}\\), stopping\\npushed [\\d,]+ of 300,000 scenes in whole batches; re-run to finish: nothing will be duplicated\\n$`));
+    expect(run.stderr).toMatch(new RegExp(`interrupted \\(${signal}\\), stopping\\npushed [\\d,]+ of 50,000 scenes in whole batches; re-run to finish: nothing will be duplicated\\n$`));
     expect(await redis.exists('jobS2:enqueue_lock')).toBe(0);
     expect(readdirSync(spool)).toEqual([]);
     const pushed = await redis.llen('jobS2');
-    expect(pushed % 5_000).toBe(0);
+    expect(pushed % BATCH_SIZE).toBe(0);
+    expect(pushed).toBeGreaterThanOrEqual(BATCH_SIZE);
     expect(await redis.strlen('jobS2:enqueued')).toBe(pushed * 16);
   }, 120_000);
 
