@@ -74,7 +74,7 @@ test.concurrent('waits while the queue is empty, and passes within seconds of an
 
   await redis.rpush('jobS2', JSON.stringify({ in_scene: 'S2A_MSIL2A_20190812T235741_N0213_R030_T56LRR_20190813T014708' }));
   const pushed = Date.now();
-  expect(await exited(gate)).toBe(0);
+  expect(await output.closed).toBe(0);
   // One poll interval, plus a wide margin for a loaded machine.
   expect(Date.now() - pushed).toBeLessThan(POLL_MS + 10_000);
   expect(output.text).toContain('wait-for-work: 1 pending, 0 processing in jobS2: starting the worker');
@@ -82,15 +82,15 @@ test.concurrent('waits while the queue is empty, and passes within seconds of an
 
 test.concurrent('passes when items are only in processing (recovery may give them back)', () => withGates(async ({ redis, startGate }) => {
   await redis.rpush('jobS2:processing', 'x');
-  const { gate, output } = startGate(1800);
-  expect(await exited(gate)).toBe(0);
+  const { output } = startGate(1800);
+  expect(await output.closed).toBe(0);
   expect(output.text).toContain('0 pending, 1 processing in jobS2: starting the worker');
 }), 30_000);
 
 test.concurrent('gives up after its bound on an empty queue and lets the worker run', () => withGates(async ({ startGate }) => {
   const started = Date.now();
-  const { gate, output } = startGate(2);
-  expect(await exited(gate)).toBe(0);
+  const { output } = startGate(2);
+  expect(await output.closed).toBe(0);
   const elapsed = Date.now() - started;
   expect(elapsed).toBeGreaterThanOrEqual(2000);
   expect(elapsed).toBeLessThan(2000 + POLL_MS + 10_000);
@@ -107,7 +107,7 @@ test.concurrent('never lets the worker run against a Redis that does not answer,
 
     // Redis comes back with an empty queue: the bound has passed, so the worker may run now.
     await down.restart();
-    expect(await exited(gate)).toBe(0);
+    expect(await output.closed).toBe(0);
     expect(output.text).toContain('jobS2 still empty after 1s: starting the worker');
   } finally {
     await down.stop();

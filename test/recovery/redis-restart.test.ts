@@ -217,10 +217,10 @@ test('an ACL file Redis refuses stops the container (exit 1) without ever openin
   ({ server, pod } = await startCommittedRedis(SECRETS));
   await server.stop();
   writeFileSync(pod.localPath('redis', '/run/redis-acl/users.acl'), 'user default on nopass -@all +nosuchcommand\n');
-  const child = server.start();
+  server.start();
   const seen = new Set<string>();
   const watching = setInterval(() => listeners(server!.port).forEach((a) => seen.add(a)), 5);
-  const code = await new Promise((resolve) => child.once('exit', resolve));
+  const code = await server.output!.closed;
   clearInterval(watching);
   expect(code).toBe(1);
   expect(server.output!.text).toContain('redis-start: could not load the ACL users of');

@@ -132,7 +132,7 @@ describe('default (unauthenticated: the worker images)', () => {
       const env = { PYTHONPATH: heartbeatFromDist(dir, 'prod'), ARD_LEASE_SECONDS: '3', WORK_SECONDS: '2', BLOCK_TIMEOUT: '1' };
       const workers = [0, 1].map(() => startPythonWorker({ port: server.port, env }));
       const stderr = workers.map(stderrOf);
-      expect(await Promise.all(workers.map(exited))).toEqual([0, 0]);
+      expect(await Promise.all(stderr.map((s) => s.closed))).toEqual([0, 0]);
       expect(stderr.map((s) => s.text())).toEqual(['', '']);
       expect(await admin.llen(K.processing)).toBe(0);
       expect(await admin.acl('LOG')).toEqual([]);

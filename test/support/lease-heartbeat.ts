@@ -24,11 +24,16 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-/** Collects a child's stderr as text. */
-export function stderrOf(child: ChildProcess): { text: () => string } {
+/**
+ * Collects a child's stderr as text: `text()` is what it wrote so far; `closed` resolves with its
+ * exit code (or signal) once it has exited and all it wrote has been read (after the 'exit' event
+ * alone, the last lines may still be in the pipe).
+ */
+export function stderrOf(child: ChildProcess): { text: () => string; closed: Promise<number | NodeJS.Signals> } {
   let text = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => (text += chunk));
   child.stdout?.resume();
-  return { text: () => text };
+  const closed = new Promise<number | NodeJS.Signals>((resolve) => child.once('close', (code, signal) => resolve(code ?? signal!)));
+  return { text: () => text, closed };
 }

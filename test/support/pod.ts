@@ -131,11 +131,20 @@ export class Output {
   private exit?: string;
   private readonly waiters: { text: string; resolve: () => void; reject: (e: Error) => void }[] = [];
 
+  /**
+   * Resolves with the exit code (or signal) once the process has exited and all it wrote has been
+   * read: after `exited()` alone (the 'exit' event), the last output may still be in the pipe.
+   */
+  readonly closed: Promise<number | NodeJS.Signals>;
+
   constructor(child: ChildProcess) {
-    child.once('close', (code, signal) => {
-      this.exit = `exited (${code ?? signal})`;
-      for (const w of this.waiters.splice(0)) w.reject(this.missing(w.text));
-    });
+    this.closed = new Promise((resolve) =>
+      child.once('close', (code, signal) => {
+        this.exit = `exited (${code ?? signal})`;
+        for (const w of this.waiters.splice(0)) w.reject(this.missing(w.text));
+        resolve(code ?? signal!);
+      }),
+    );
     const add = (chunk: Buffer) => {
       this.text += chunk.toString();
       for (const w of this.waiters.filter((x) => this.text.includes(x.text))) {

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import Redis from 'ioredis';
 import { LEASE_HEARTBEAT_REDIS_COMMANDS } from '../../../lib/lease-heartbeat-contract';
-import { exited, waitFor } from '../../support/wait';
+import { waitFor } from '../../support/wait';
 import { dir, heartbeatWorker, item, leaseKey, lines, Q, redis, server, TTL, useHeartbeatFixture } from './fixture';
 
 useHeartbeatFixture();
@@ -28,8 +28,8 @@ describe('Redis ACL of the unauthenticated default user', () => {
     await redis.rpush(Q, item(1));
     await withDefaultUserAllowing([...WORKER_PROTOCOL, ...LEASE_HEARTBEAT_REDIS_COMMANDS], async (admin) => {
       const log = path.join(dir, 'work.log');
-      const { worker, stderr } = heartbeatWorker({ WORK_SECONDS: String(2 * TTL), WORK_LOG: log });
-      expect(await exited(worker)).toBe(0);
+      const { stderr } = heartbeatWorker({ WORK_SECONDS: String(2 * TTL), WORK_LOG: log });
+      expect(await stderr.closed).toBe(0);
       expect(stderr.text()).toBe('');
       expect(await admin.call('ACL', 'LOG')).toEqual([]);
       expect(lines(log, 'start ')).toEqual(['start scene-1']);
@@ -43,10 +43,10 @@ describe('Redis ACL of the unauthenticated default user', () => {
     const allowed = [...WORKER_PROTOCOL, ...LEASE_HEARTBEAT_REDIS_COMMANDS.filter((c) => c !== 'UNWATCH')];
     await withDefaultUserAllowing(allowed, async (admin) => {
       // Renewal attempts every TTL/3: the scene lasts two or three of them after the lease is handed over.
-      const { worker, stderr } = heartbeatWorker({ WORK_SECONDS: String(TTL) });
+      const { stderr } = heartbeatWorker({ WORK_SECONDS: String(TTL) });
       await waitFor('the lease', async () => ((await admin.exists(leaseKey(item(1)))) ? true : undefined));
       await admin.set(leaseKey(item(1)), 'another-worker'); // so the heartbeat lets go: UNWATCH
-      expect(await exited(worker)).toBe(0);
+      expect(await stderr.closed).toBe(0);
       expect(stderr.text()).toMatch(/^ard-lease-heartbeat: WARNING: renewing \S+ failed \(NoPermissionError: .*unwatch.*\); retrying every 0\.667 s\n$/);
     });
   });

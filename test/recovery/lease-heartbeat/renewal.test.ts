@@ -91,14 +91,14 @@ describe('anything unexpected leaves the worker as it was, with one warning line
 
   test('a rediswq whose lease() has another signature runs unchanged (the image\'s lease time) and logs the warning', async () => {
     await redis.rpush(Q, item(1), item(2));
-    const { worker, stderr } = variantWorker(
+    const { stderr } = variantWorker(
       (s) => s.replace('def lease(self, lease_secs=60, block=True, timeout=None):', 'def lease(self, lease_secs=60, block=True, timeout=None, priority=0):'),
       { LEASE_SECS: '77', WORK_SECONDS: '1' },
     );
     const key = leaseKey(item(2));
     await waitFor('the lease', async () => ((await redis.exists(key)) ? true : undefined));
     expect(await redis.ttl(key)).toBeGreaterThan(70);
-    expect(await exited(worker)).toBe(0);
+    expect(await stderr.closed).toBe(0);
     expect(await redis.llen(`${Q}:processing`)).toBe(0);
     expect(stderr.text()).toBe(
       'ard-lease-heartbeat: WARNING: cannot patch rediswq.RedisWQ (RedisWQ.lease(self, lease_secs=60, block=True, timeout=None, priority=0) ' +
@@ -108,11 +108,11 @@ describe('anything unexpected leaves the worker as it was, with one warning line
 
   test('a RedisWQ without the attributes the heartbeat uses leases with the image\'s lease time, with the warning', async () => {
     await redis.rpush(Q, item(1));
-    const { worker, stderr } = variantWorker((s) => s.replaceAll('self._session', 'self._sid'), { LEASE_SECS: '77', WORK_SECONDS: '1' });
+    const { stderr } = variantWorker((s) => s.replaceAll('self._session', 'self._sid'), { LEASE_SECS: '77', WORK_SECONDS: '1' });
     const key = leaseKey(item(1));
     await waitFor('the lease', async () => ((await redis.exists(key)) ? true : undefined));
     expect(await redis.ttl(key)).toBeGreaterThan(70);
-    expect(await exited(worker)).toBe(0);
+    expect(await stderr.closed).toBe(0);
     expect(stderr.text()).toBe(
       'ard-lease-heartbeat: WARNING: cannot renew leases (ValueError: RedisWQ instance lacks _db.connection_pool, _session, ' +
         '_lease_key_prefix or _itemkey); the worker runs without lease renewal\n',
@@ -121,11 +121,11 @@ describe('anything unexpected leaves the worker as it was, with one warning line
 
   test('a rediswq without the RedisWQ class is left alone, with the warning', async () => {
     await redis.rpush(Q, item(1));
-    const { worker, stderr } = variantWorker(
+    const { stderr } = variantWorker(
       (s) => s.replace('class RedisWQ(object):', 'class WorkQueue(object):') + '\nRedisWQ = lambda *a, **k: WorkQueue(*a, **k)\n',
       { LEASE_SECS: '77' },
     );
-    expect(await exited(worker)).toBe(0);
+    expect(await stderr.closed).toBe(0);
     expect(stderr.text()).toBe(
       'ard-lease-heartbeat: WARNING: cannot patch rediswq.RedisWQ (module rediswq has no class RedisWQ); the worker runs without lease renewal\n',
     );
@@ -135,8 +135,8 @@ describe('anything unexpected leaves the worker as it was, with one warning line
     await redis.call('ACL', 'SETUSER', 'default', '-watch');
     try {
       await redis.rpush(Q, item(1));
-      const { worker, stderr } = heartbeatWorker({ WORK_SECONDS: String(TTL) });
-      expect(await exited(worker)).toBe(0);
+      const { stderr } = heartbeatWorker({ WORK_SECONDS: String(TTL) });
+      expect(await stderr.closed).toBe(0);
       expect(await redis.llen(`${Q}:processing`)).toBe(0);
       const warnings = stderr.text().split('\n').filter(Boolean);
       expect(warnings).toHaveLength(1);

@@ -13,7 +13,7 @@ describe('a slow scene keeps its lease', () => {
     await redis.rpush(Q, item(1), item(2));
     startRecovery(1); // the first take-back would already dead-letter
     const workers = [0, 1].map(() => heartbeatWorker({ WORK_SECONDS: String(2 * TTL), WORK_LOG: log, LEASE_SECS: '1800' }));
-    expect(await Promise.all(workers.map(({ worker }) => exited(worker)))).toEqual([0, 0]);
+    expect(await Promise.all(workers.map(({ stderr }) => stderr.closed))).toEqual([0, 0]);
     expect(lines(log, 'start ').sort()).toEqual(['start scene-1', 'start scene-2']);
     expect(lines(log, 'done ')).toHaveLength(2);
     expect(await redis.llen(`${Q}:dead_letter`)).toBe(0);
