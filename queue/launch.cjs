@@ -2,8 +2,8 @@
 // The compiled queue tool's entry point: scripts/build.cjs copies this file to build/queue/cli.js,
 // next to build/queue/tool.js (the tool and ioredis in one bundle) and tool.js.cache (V8's code
 // for it, saved by the build). Compiling the bundle afresh would be about a quarter of a short
-// command's CPU (`status`: about 95 ms instead of 70); a cache that V8 refuses (another Node.js
-// than the build's) only costs that time back.
+// command's CPU (README, Start-up); a cache that V8 refuses (another Node.js than the build's)
+// only costs that time back.
 'use strict';
 const fs = require('fs');
 const Module = require('module');

@@ -44,50 +44,65 @@ const transpileModule = {
   },
 };
 
-// Outputs of an earlier build must not be found by a stale require(); build/synth/ is `npm run synth`'s.
-fs.mkdirSync(build, { recursive: true });
-for (const entry of fs.readdirSync(build, { withFileTypes: true }).filter((e) => e.isDirectory())) {
-  if (entry.name !== 'synth') fs.rmSync(path.join(build, entry.name), { recursive: true });
+/** Empties build/ of an earlier build's outputs, which a stale require() must not find; build/synth/ is `npm run synth`'s. */
+function cleanBuildFolder() {
+  fs.mkdirSync(build, { recursive: true });
+  for (const entry of fs.readdirSync(build, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+    if (entry.name !== 'synth') fs.rmSync(path.join(build, entry.name), { recursive: true });
+  }
 }
+
+/** Bundles queue/cli.ts and everything it runs into tool.js; resolves to esbuild's metafile (the inputs). */
+async function bundleTool() {
+  const { metafile } = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [path.join('queue', 'cli.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile: path.join(out, 'tool.js'),
+    sourcemap: true,
+    metafile: true,
+    plugins: [transpileModule],
+    logLevel: 'warning',
+  });
+  return metafile;
+}
+
+/** Saves V8's code for the bundle, loaded as a command loads it, with every subcommand. */
+function saveCodeCache() {
+  const { CODE_CACHE, loadBundle } = require(path.join(out, 'cli.js'));
+  const { script, exports: tool } = loadBundle();
+  for (const load of Object.values(tool.SUBCOMMANDS)) load();
+  fs.writeFileSync(CODE_CACHE, script.createCachedData());
+}
+
+/** Writes build/sources.json from the bundle's inputs: the sources, their folders, and each bundled package's version. */
+function writeSourceList(inputs) {
+  const bundled = Object.fromEntries(
+    [...new Set(inputs.map((file) => file.match(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//)?.[1]).filter(Boolean))]
+      .sort()
+      .map((dir) => [dir, JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8')).version]),
+  );
+  const luaFiles = fs.readdirSync(path.join(root, LUA), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(root, path.join(entry.parentPath ?? entry.path, entry.name)));
+  const files = [...inputs.filter((file) => !file.includes('node_modules/')), LAUNCHER, ...luaFiles]
+    .map((file) => file.split(path.sep).join('/'))
+    .sort();
+  // Folders are listed too: a file added to one after the build makes the build stale as well.
+  const folders = [...new Set(files.map((file) => path.posix.dirname(file)))].sort();
+  fs.writeFileSync(path.join(build, 'sources.json'), JSON.stringify({ files, folders, bundled }, null, 2) + '\n');
+}
+
 async function main() {
-const bundle = await esbuild.build({
-  absWorkingDir: root,
-  entryPoints: [path.join('queue', 'cli.ts')],
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  outfile: path.join(out, 'tool.js'),
-  sourcemap: true,
-  metafile: true,
-  plugins: [transpileModule],
-  logLevel: 'warning',
-});
-fs.copyFileSync(path.join(root, LAUNCHER), path.join(out, 'cli.js'));
-fs.cpSync(path.join(root, LUA), path.join(out, 'lua'), { recursive: true });
-
-// V8's code for the bundle, once loaded as a command loads it, with every subcommand.
-const { CODE_CACHE, loadBundle } = require(path.join(out, 'cli.js'));
-const { script, exports: tool } = loadBundle();
-for (const load of Object.values(tool.SUBCOMMANDS)) load();
-fs.writeFileSync(CODE_CACHE, script.createCachedData());
-
-const inputs = Object.keys(bundle.metafile.inputs);
-/** Each bundled package's folder (node_modules/…), with its version. */
-const bundled = Object.fromEntries(
-  [...new Set(inputs.map((file) => file.match(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//)?.[1]).filter(Boolean))]
-    .sort()
-    .map((dir) => [dir, JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8')).version]),
-);
-const luaFiles = fs.readdirSync(path.join(root, LUA), { recursive: true, withFileTypes: true })
-  .filter((entry) => entry.isFile())
-  .map((entry) => path.relative(root, path.join(entry.parentPath ?? entry.path, entry.name)));
-const sources = [...inputs.filter((file) => !file.includes('node_modules/')), LAUNCHER, ...luaFiles]
-  .map((file) => file.split(path.sep).join('/'))
-  .sort();
-// Folders are listed too: a file added to one after the build makes the build stale as well.
-const folders = [...new Set(sources.map((file) => path.posix.dirname(file)))].sort();
-fs.writeFileSync(path.join(build, 'sources.json'), JSON.stringify({ files: sources, folders, bundled }, null, 2) + '\n');
+  cleanBuildFolder();
+  const metafile = await bundleTool();
+  fs.copyFileSync(path.join(root, LAUNCHER), path.join(out, 'cli.js'));
+  fs.cpSync(path.join(root, LUA), path.join(out, 'lua'), { recursive: true });
+  saveCodeCache();
+  writeSourceList(Object.keys(metafile.inputs));
 }
 
 main().catch((err) => {
