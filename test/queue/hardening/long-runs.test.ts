@@ -7,7 +7,7 @@ import { exitOf, runCli as cli, spawnCli } from '../../support/cli';
 import { heldMidRun, RedisRelay } from '../../support/redis-relay';
 import { fillList } from '../../support/redis-server';
 import { s2Item as item, sceneIds } from '../../support/scenes';
-import { until } from '../../support/wait';
+import { sleep, until } from '../../support/wait';
 import { redis, server, TMP, useHardeningFixture } from './fixture';
 
 useHardeningFixture();
@@ -19,11 +19,24 @@ test('retry-dead-letters (and --dry-run) at 1M pending: no single script call ho
   await redis.rpush('jobS2:dead_letter', ...dead);
   await redis.call('CONFIG', 'SET', 'slowlog-log-slower-than', '0', 'slowlog-max-len', '100000');
   await redis.call('SLOWLOG', 'RESET');
-  // The reference, timed by Redis in the same run: one scan of the whole pending list.
-  for (let i = 0; i < 3; i++) expect(await redis.lpos('jobS2', 'absent')).toBeNull();
-  const dry = await cli(['retry-dead-letters', '--all', '--dry-run', '--json', '--redis-url', server.url]);
+  // The reference, timed by Redis: one scan of the whole pending list, every 50 ms while the tool
+  // runs, so that the reference and the tool's calls meet the same load of the machine.
+  let scanning = true;
+  const references = (async () => {
+    while (scanning) {
+      expect(await redis.lpos('jobS2', 'absent')).toBeNull();
+      await sleep(50);
+    }
+  })();
+  let dry, real;
+  try {
+    dry = await cli(['retry-dead-letters', '--all', '--dry-run', '--json', '--redis-url', server.url]);
+    real = await cli(['retry-dead-letters', '--all', '--json', '--redis-url', server.url]);
+  } finally {
+    scanning = false;
+    await references;
+  }
   expect(JSON.parse(dry.stdout)).toMatchObject({ retried: dead });
-  const real = await cli(['retry-dead-letters', '--all', '--json', '--redis-url', server.url]);
   expect(JSON.parse(real.stdout)).toMatchObject({ retried: dead, alreadyQueued: [], missing: [] });
   const log = (await redis.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];
   const scripts = log.filter(([, , , args]) => /^eval/i.test(String(args[0])));
@@ -32,7 +45,7 @@ test('retry-dead-letters (and --dry-run) at 1M pending: no single script call ho
   // took ~170 ms): measured against the reference scans rather than in ms, so that a loaded
   // machine, which slows both, cannot fail it.
   const scans = log.filter(([, , , args]) => /^lpos$/i.test(String(args[0])) && args[2] === 'absent');
-  expect(scans).toHaveLength(3);
+  expect(scans.length).toBeGreaterThanOrEqual(3);
   // Medians, so that one call slowed by the machine's load cannot decide it: one call for all
   // 8 items is 8 scans.
   const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
