@@ -8,7 +8,7 @@ import { leaseKey, queueKeys } from '../../protocol/queue-keys';
 import { SENTINEL_2 } from '../../protocol/workflows';
 import { readStatuses } from '../../queue/status';
 import { QUEUE_CLI, runCli, spawnCli } from '../support/cli';
-import { exited } from '../support/wait';
+import { closed, exited } from '../support/wait';
 import { startPythonWorker } from '../support/python-worker';
 import { useRedisServer } from '../support/redis-server';
 import { s2Item, sceneIds } from '../support/scenes';
@@ -79,6 +79,7 @@ test('watch --json, not on a terminal, shows rate and ETA while protocol workers
   const scenes = sceneIds(120);
   await enqueue(scenes);
   const watch = spawnCli(['watch', '--queue', 'jobS2', '--json', '--interval', '0.2', '--redis-url', fixture.server.url]);
+  const watchClosed = closed(watch);
   let stderr = '';
   watch.stderr!.on('data', (d) => (stderr += d));
   const reader = lineReader(watch);
@@ -112,7 +113,7 @@ test('watch --json, not on a terminal, shows rate and ETA while protocol workers
     watch.kill('SIGINT');
     for (const worker of workers) if (worker.exitCode === null) worker.kill('SIGKILL');
   }
-  expect(await exited(watch)).toBe(130);
+  expect(await watchClosed).toBe(130);
   expect(stderr).toBe('');
   // Nothing after the last complete line: the loop stopped before writing half a line.
   expect(reader.lines.every((line) => line.startsWith('{') && line.endsWith('}'))).toBe(true);
@@ -141,6 +142,7 @@ test('on a terminal the display refreshes in place, highlights dead letters, and
   const command = `stty cols 120; exec ${process.execPath} ${QUEUE_CLI} watch --queue jobS2 --interval 0.2 --redis-url ${fixture.server.url}`;
   // script(1) runs the tool on a pseudo-terminal; -e passes on its exit code.
   const tty = spawn('script', ['-qfec', command, '/dev/null'], { stdio: 'pipe', env: { ...process.env, NO_COLOR: '', TERM: 'xterm' } });
+  const ttyClosed = closed(tty);
   let output = '';
   const twoFrames = new Promise<void>((resolve) =>
     tty.stdout!.on('data', (d) => {
@@ -150,7 +152,7 @@ test('on a terminal the display refreshes in place, highlights dead letters, and
   );
   await twoFrames;
   tty.stdin!.write('\x03'); // Ctrl-C, turned into SIGINT by the terminal
-  expect(await exited(tty)).toBe(130);
+  expect(await ttyClosed).toBe(130);
   expect(output.startsWith('\x1b[?25l')).toBe(true); // cursor hidden while it runs…
   expect(output).toContain('\x1b[5F'); // …each frame drawn over the previous one (5 lines up)…
   expect(output.endsWith('\x1b[?25h')).toBe(true); // …and shown again at the end

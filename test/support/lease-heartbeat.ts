@@ -4,6 +4,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { LEASE_HEARTBEAT_CONFIG_MAP } from '../../lib/lease-heartbeat-contract';
 import { committedObject } from './manifests';
+import { closed } from './wait';
 
 /**
  * Writes the files of the committed `dist/<env>/workers/` lease-heartbeat ConfigMap into a new folder
@@ -25,15 +26,13 @@ export function tempDir(prefix: string): string {
 }
 
 /**
- * Collects a child's stderr as text: `text()` is what it wrote so far; `closed` resolves with its
- * exit code (or signal) once it has exited and all it wrote has been read (after the 'exit' event
- * alone, the last lines may still be in the pipe).
+ * Collects a child's stderr as text, from its start: `text()` is what it wrote so far; `closed`,
+ * its exit code (or signal) once all it wrote has been read (see closed() in wait.ts).
  */
 export function stderrOf(child: ChildProcess): { text: () => string; closed: Promise<number | NodeJS.Signals> } {
   let text = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => (text += chunk));
   child.stdout?.resume();
-  const closed = new Promise<number | NodeJS.Signals>((resolve) => child.once('close', (code, signal) => resolve(code ?? signal!)));
-  return { text: () => text, closed };
+  return { text: () => text, closed: closed(child) };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import { type Manifest, onlyOfKind } from './manifests';
+import { closed } from './wait';
 
 // A synthesized pod's containers run on this machine as the kubelet would run them: their
 // commands as written (sh, redis-cli, redis-server on PATH), their env, their volumes as folders.
@@ -131,20 +132,15 @@ export class Output {
   private exit?: string;
   private readonly waiters: { text: string; resolve: () => void; reject: (e: Error) => void }[] = [];
 
-  /**
-   * Resolves with the exit code (or signal) once the process has exited and all it wrote has been
-   * read: after `exited()` alone (the 'exit' event), the last output may still be in the pipe.
-   */
+  /** The process's exit code (or signal) once all it wrote has been read (see closed() in wait.ts). */
   readonly closed: Promise<number | NodeJS.Signals>;
 
   constructor(child: ChildProcess) {
-    this.closed = new Promise((resolve) =>
-      child.once('close', (code, signal) => {
-        this.exit = `exited (${code ?? signal})`;
-        for (const w of this.waiters.splice(0)) w.reject(this.missing(w.text));
-        resolve(code ?? signal!);
-      }),
-    );
+    this.closed = closed(child);
+    void this.closed.then((status) => {
+      this.exit = `exited (${status})`;
+      for (const w of this.waiters.splice(0)) w.reject(this.missing(w.text));
+    });
     const add = (chunk: Buffer) => {
       this.text += chunk.toString();
       for (const w of this.waiters.filter((x) => this.text.includes(x.text))) {

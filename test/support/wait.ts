@@ -25,3 +25,12 @@ export function exited(child: ChildProcess): Promise<number | NodeJS.Signals> {
   if (child.signalCode !== null) return Promise.resolve(child.signalCode);
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal!)));
 }
+
+/**
+ * Resolves with a child's exit code (or signal) once it has exited and its stdout and stderr have
+ * been read to their end ('close'): at 'exit' alone, its last output may still be in the pipe.
+ * Call it before the child can have closed (e.g. right after starting it).
+ */
+export function closed(child: ChildProcess): Promise<number | NodeJS.Signals> {
+  return new Promise((resolve) => child.once('close', (code, signal) => resolve(code ?? signal!)));
+}
