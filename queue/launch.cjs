@@ -26,7 +26,10 @@ function loadBundle(cachedData) {
   return { script, exports: bundle.exports };
 }
 
-if (require.main === module) {
+if (require.main === module && !fs.existsSync(BUNDLE)) {
+  process.stderr.write(`error: the queue tool is not built: ${BUNDLE} is missing; run \`npm run build\`\n`);
+  process.exitCode = 1;
+} else if (require.main === module) {
   let cachedData;
   try {
     cachedData = fs.readFileSync(CODE_CACHE);

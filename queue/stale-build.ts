@@ -3,7 +3,7 @@ import * as path from 'path';
 
 /** What scripts/build.cjs records in build/sources.json: the sources of this build. */
 export interface BuildSources {
-  /** Every source file the build was made from (compiled TypeScript and copied Lua), relative to the repository. */
+  /** Every source file the build was made from (the bundle's inputs, the entry point, the Lua scripts), relative to the repository. */
   readonly files: readonly string[];
   /** Their folders: a source added to one of them after the build also makes it stale. */
   readonly folders: readonly string[];
@@ -51,7 +51,7 @@ export function staleBuildMessage(compiledFile: string): string | undefined {
   if (newer) return `the compiled queue tool in build/ is older than ${newer}; ${rebuild}`;
   for (const [folder, bundled] of Object.entries(sources.bundled ?? {})) {
     const installed = packageVersion(path.join(root, folder));
-    const name = folder.slice(folder.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    const name = folder.includes('node_modules/') ? folder.slice(folder.lastIndexOf('node_modules/') + 'node_modules/'.length) : folder;
     if (bundled !== installed) return `build/ bundles ${name} ${bundled}, ${folder} has ${installed ?? '(none)'}; ${rebuild}`;
   }
   return undefined;

@@ -44,10 +44,14 @@ const transpileModule = {
   },
 };
 
-/** Empties build/ of an earlier build's outputs, which a stale require() must not find; build/synth/ is `npm run synth`'s. */
+/**
+ * Empties build/ of an earlier build's outputs, which a stale require() must not find, and of its
+ * source list, so that a build failing half-way leaves a tool that refuses to run; build/synth/
+ * is `npm run synth`'s.
+ */
 function cleanBuildFolder() {
   fs.mkdirSync(build, { recursive: true });
-  for (const entry of fs.readdirSync(build, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+  for (const entry of fs.readdirSync(build, { withFileTypes: true })) {
     if (entry.name !== 'synth') fs.rmSync(path.join(build, entry.name), { recursive: true });
   }
 }
@@ -93,7 +97,10 @@ function writeSourceList(inputs) {
     .sort();
   // Folders are listed too: a file added to one after the build makes the build stale as well.
   const folders = [...new Set(files.map((file) => path.posix.dirname(file)))].sort();
-  fs.writeFileSync(path.join(build, 'sources.json'), JSON.stringify({ files, folders, bundled }, null, 2) + '\n');
+  // Last, and whole: its presence says the build is complete.
+  const list = path.join(build, 'sources.json');
+  fs.writeFileSync(`${list}.partial`, JSON.stringify({ files, folders, bundled }, null, 2) + '\n');
+  fs.renameSync(`${list}.partial`, list);
 }
 
 async function main() {

@@ -1,4 +1,4 @@
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -30,10 +30,10 @@ describe('the build of the queue tool', () => {
     expect(rejected).toBe(false);
   });
 
-  test('a code cache V8 refuses (a damaged file, another Node.js) or none at all: the tool runs all the same', () => {
+  test('a code cache V8 refuses (a damaged file, another Node.js) or none at all: the tool runs all the same; without the bundle it says to build', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'ard-code-cache-'));
     try {
-      cpSync(BUILD, path.join(root, 'build'), { recursive: true, filter: (file) => !file.includes(`${path.sep}synth`) });
+      cpSync(BUILD, path.join(root, 'build'), { recursive: true, filter: (file) => path.relative(BUILD, file).split(path.sep)[0] !== 'synth' });
       symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'));
       const cache = path.join(root, 'build', 'queue', 'tool.js.cache');
       const help = () => execFileSync(process.execPath, [path.join(root, 'build', 'queue', 'cli.js'), 'status', '--help'], { encoding: 'utf8' });
@@ -41,6 +41,11 @@ describe('the build of the queue tool', () => {
       expect(help()).toMatch(/^Usage: ard-queue status/);
       rmSync(cache);
       expect(help()).toMatch(/^Usage: ard-queue status/);
+      // Without the bundle: a message, not a stack trace.
+      const bundle = path.join(root, 'build', 'queue', 'tool.js');
+      rmSync(bundle);
+      const run = spawnSync(process.execPath, [path.join(root, 'build', 'queue', 'cli.js'), 'status'], { encoding: 'utf8' });
+      expect({ code: run.status, stderr: run.stderr }).toEqual({ code: 1, stderr: `error: the queue tool is not built: ${bundle} is missing; run \`npm run build\`\n` });
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
