@@ -43,8 +43,11 @@ const session = crypto.randomUUID();
  * restarts it): once the connection fails or closes, every call rejects.
  */
 function connect(url) {
-  const { hostname, port } = new URL(url);
-  const socket = net.connect(Number(port || 6379), hostname);
+  const { protocol, username, password, pathname, hostname, port } = new URL(url);
+  if (protocol !== 'redis:' || username || password || !['', '/', '/0'].includes(pathname)) {
+    throw new Error(`REDIS_URL must be redis://HOST:PORT (no user, password or database), got '${url}'`);
+  }
+  const socket = net.connect(Number(port || 6379), hostname.replace(/^\[(.*)\]$/, '$1'));
   let pending; // { resolve, reject } of the command in flight
   let lost;
   let buffer = Buffer.alloc(0);
@@ -89,6 +92,7 @@ function connect(url) {
     async call(...args) {
       await ready;
       if (lost) throw lost;
+      if (pending) throw new Error('a command is already in flight');
       return new Promise((resolve, reject) => {
         pending = { resolve, reject };
         socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')}`);
@@ -98,9 +102,10 @@ function connect(url) {
   };
 }
 
-const redis = connect(process.env.REDIS_URL);
+let redis;
 
 async function main() {
+  redis = connect(process.env.REDIS_URL);
   let taken = 0;
   while ((await redis.call('LLEN', queue)) + (await redis.call('LLEN', processingKey)) > 0) {
     const item = await redis.call('BRPOPLPUSH', queue, processingKey, timeoutSecs);
@@ -121,6 +126,6 @@ async function main() {
 
 main().catch((err) => {
   process.stderr.write(`worker failed: ${err.message}\n`);
-  redis.close();
+  redis?.close();
   process.exit(1);
 });

@@ -38,8 +38,8 @@ export function committedObjects(environment = 'prod', stage?: Stage): Manifest[
  */
 const parsedFiles = new Map<string, string>();
 const PARSED_DIR = path.join(__dirname, '..', '..', 'node_modules', '.cache', 'ard-tests', 'dist-json');
-/** Names the conversion below: a change to it must change this, or cached files would be reused. */
-const CONVERSION = 'parseAllDocuments, toJSON, nulls dropped; v1';
+/** Names the conversion below (and the parser's version): a change to it must change this, or cached files would be reused. */
+const CONVERSION = `yaml ${(require('yaml/package.json') as { version: string }).version}: parseAllDocuments, toJSON, nulls dropped; v1`;
 function committedFileAsJson(file: string): string {
   let json = parsedFiles.get(file);
   if (json === undefined) {
@@ -49,11 +49,15 @@ function committedFileAsJson(file: string): string {
       json = readFileSync(parsed, 'utf8');
     } catch {
       json = JSON.stringify(parseAllDocuments(yaml).map((d) => d.toJSON() as Manifest).filter((o) => o !== null));
-      // Written whole or not at all: test files in other workers may read it meanwhile.
-      mkdirSync(PARSED_DIR, { recursive: true });
-      const partial = `${parsed}.${process.pid}`;
-      writeFileSync(partial, json);
-      renameSync(partial, parsed);
+      try {
+        // Written whole or not at all: test files in other workers may read it meanwhile.
+        mkdirSync(PARSED_DIR, { recursive: true });
+        const partial = `${parsed}.${process.pid}`;
+        writeFileSync(partial, json);
+        renameSync(partial, parsed);
+      } catch {
+        // not cached (a read-only or full disk): the next test file parses it again
+      }
     }
     parsedFiles.set(file, json);
   }
