@@ -16,9 +16,10 @@ import { RedisServer } from '../test/support/redis-server';
 import { writeCommittedRedisConf } from '../test/recovery/support';
 import { ARD_QUEUE, runProcess } from '../test/support/cli';
 import { sceneId } from '../test/support/scenes';
+import { setting } from './interleaved';
 
-const COUNT = Number(process.env.BENCH_COUNT ?? 200_000);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const COUNT = setting('BENCH_COUNT', 200_000);
+const RUNS = setting('BENCH_RUNS', 3);
 
 /** Variants: extra redis-server arguments after the committed file (later arguments win). */
 const VARIANTS: { label: string; args: string[] }[] = [

@@ -24,9 +24,10 @@ import { recoveryLoop } from '../test/support/recovery-loop';
 import { startPythonWorker } from '../test/support/python-worker';
 import { RedisServer } from '../test/support/redis-server';
 import { leaseKey as leaseKeyOf, queueKeys } from '../protocol/queue-keys';
+import { setting } from './interleaved';
 
 const Q = 'jobS2';
-const SCENES = Number(process.env.BENCH_SCENES ?? 3);
+const SCENES = setting('BENCH_SCENES', 3);
 const SLOW_SCENE_SECONDS = 45;
 const GRACE = 1;
 const INTERVAL_MS = 1000;

@@ -12,9 +12,10 @@ import { leaseKey, queueKeys } from '../protocol/queue-keys';
 import { ARD_QUEUE, runProcess } from '../test/support/cli';
 import { RedisServer } from '../test/support/redis-server';
 import { s2Item, sceneIds } from '../test/support/scenes';
+import { setting } from './interleaved';
 
-const PROCESSING = Number(process.env.BENCH_PROCESSING ?? 100_000);
-const PENDING = Number(process.env.BENCH_PENDING ?? 1_000_000);
+const PROCESSING = setting('BENCH_PROCESSING', 100_000);
+const PENDING = setting('BENCH_PENDING', 1_000_000);
 const STEP = 50_000;
 
 async function main(): Promise<void> {
