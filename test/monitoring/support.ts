@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as http from 'http';
+import { exited } from '../support/wait';
 export { committedObject, committedObjects } from '../support/manifests';
 
 
@@ -22,10 +23,9 @@ export function startExporter(args: readonly string[], env: Readonly<Record<stri
     process: child,
     log: () => log,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const done = exited(child); // at once if it has exited already
       child.kill('SIGTERM');
-      await exited;
+      await done;
     },
   };
 }

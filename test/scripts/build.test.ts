@@ -35,16 +35,16 @@ describe('the build of the queue tool', () => {
     try {
       cpSync(BUILD, path.join(root, 'build'), { recursive: true, filter: (file) => path.relative(BUILD, file).split(path.sep)[0] !== 'synth' });
       symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'));
-      const cache = path.join(root, 'build', 'queue', 'tool.js.cache');
-      const help = () => execFileSync(process.execPath, [path.join(root, 'build', 'queue', 'cli.js'), 'status', '--help'], { encoding: 'utf8' });
+      const [entry, bundle] = [path.join(root, 'build', 'queue', 'cli.js'), path.join(root, 'build', 'queue', 'tool.js')];
+      const cache = `${bundle}.cache`;
+      const help = () => execFileSync(process.execPath, [entry, 'status', '--help'], { encoding: 'utf8' });
       writeFileSync(cache, Buffer.alloc(4096, 7));
       expect(help()).toMatch(/^Usage: ard-queue status/);
       rmSync(cache);
       expect(help()).toMatch(/^Usage: ard-queue status/);
       // Without the bundle: a message, not a stack trace.
-      const bundle = path.join(root, 'build', 'queue', 'tool.js');
       rmSync(bundle);
-      const run = spawnSync(process.execPath, [path.join(root, 'build', 'queue', 'cli.js'), 'status'], { encoding: 'utf8' });
+      const run = spawnSync(process.execPath, [entry, 'status'], { encoding: 'utf8' });
       expect({ code: run.status, stderr: run.stderr }).toEqual({ code: 1, stderr: `error: the queue tool is not built: ${bundle} is missing; run \`npm run build\`\n` });
     } finally {
       rmSync(root, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { exitOf, runCli as cli, spawnCli } from '../../support/cli';
 import { heldMidRun, RedisRelay } from '../../support/redis-relay';
 import { fillList } from '../../support/redis-server';
 import { s2Item as item, sceneIds } from '../../support/scenes';
-import { sleep, until } from '../../support/wait';
+import { closed, sleep, until } from '../../support/wait';
 import { redis, server, TMP, useHardeningFixture } from './fixture';
 
 useHardeningFixture();
@@ -132,7 +132,7 @@ describe('signals and closed pipes', () => {
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     child.stdout!.once('data', () => child.stdout!.destroy());
-    const code = await new Promise((resolve) => child.on('close', resolve));
+    const code = await closed(child);
     expect(stderr).toBe('');
     expect(code).toBe(0);
   }, 30_000);
