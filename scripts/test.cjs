@@ -35,7 +35,10 @@ function loudly(command, args) {
 }
 
 Promise.all([
-  quietly('tsc --noEmit', bin('tsc'), ['--noEmit']),
+  // TypeScript 7's native compiler (`npm run typecheck`): 6 times less CPU than TypeScript 5's tsc,
+  // which stays for typescript-eslint and the build, the users of its JavaScript API. One thread:
+  // its parallel checkers repeat work, and jest wants the other core.
+  quietly('tsc --noEmit', process.execPath, [path.join(root, 'node_modules', 'typescript-native', 'bin', 'tsc'), '--noEmit', '--singleThreaded']),
   quietly('eslint', bin('eslint'), ['.']),
   loudly(process.execPath, [path.join(root, 'scripts', 'build.cjs')]).then((built) =>
     built === 0 ? loudly(bin('jest'), ['--ci', ...process.argv.slice(2)]) : built),
