@@ -13,4 +13,7 @@ module.exports = {
   // Tests bound their own waits; jest's 5 s default would fail a test that spawns a dozen CLI
   // runs on a loaded machine, and a timed-out test keeps running into the next one.
   testTimeout: 30_000,
+  // One temporary folder per run, removed at its end, whatever the tests leave behind.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
 };
