@@ -12,6 +12,10 @@ const root = path.resolve(__dirname, '..');
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+// `npm run typecheck` as package.json states it, `node <tsc> …`, without npm's start-up: TypeScript
+// 7's native compiler, single-threaded (its parallel checkers repeat work, and jest wants the
+// other core); TypeScript 5 stays for the users of its JavaScript API (README, Testing).
+const [, ...TYPECHECK_ARGS] = require(path.join(root, 'package.json')).scripts.typecheck.split(' ');
 
 /** Runs a check with its output held back until it ends; resolves to its exit code. */
 function quietly(label, command, args) {
@@ -35,10 +39,7 @@ function loudly(command, args) {
 }
 
 Promise.all([
-  // TypeScript 7's native compiler (`npm run typecheck`): 6 times less CPU than TypeScript 5's tsc,
-  // which stays for typescript-eslint and the build, the users of its JavaScript API. One thread:
-  // its parallel checkers repeat work, and jest wants the other core.
-  quietly('tsc --noEmit', process.execPath, [path.join(root, 'node_modules', 'typescript-native', 'bin', 'tsc'), '--noEmit', '--singleThreaded']),
+  quietly('tsc --noEmit', process.execPath, TYPECHECK_ARGS),
   quietly('eslint', bin('eslint'), ['.']),
   loudly(process.execPath, [path.join(root, 'scripts', 'build.cjs')]).then((built) =>
     built === 0 ? loudly(bin('jest'), ['--ci', ...process.argv.slice(2)]) : built),
