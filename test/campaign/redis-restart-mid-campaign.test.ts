@@ -35,7 +35,7 @@ test('a Redis restart mid-campaign costs at most one failed worker process per w
     // instead of after one 5 s poll (waiting at the gate is readme-order.test.ts's).
     const ids = sceneIds(24);
     await enqueue(running, ids);
-    const job = (started.job = new Job(3, running.port, { WORK_LOG: log, BLOCK_TIMEOUT: '1', WORK_SECONDS: '0.3', LEASE_SECS: '3' }));
+    const job = (started.job = new Job(3, running.port, { WORK_LOG: log, BLOCK_TIMEOUT: '1', WORK_SECONDS: '0.5', LEASE_SECS: '3' }));
 
     // Mid-campaign: a third of the scenes done, then Redis is killed and comes back.
     for (let i = 0; i < 600 && doneScenes(log).size < 8; i++) await sleep(100);

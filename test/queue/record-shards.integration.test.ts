@@ -154,7 +154,9 @@ test('an interrupted run over many shards, then a re-run: every scene queued and
   writeFileSync(file, scenes.join('\n') + '\n');
   const batchBytes = BATCH_SIZE * 16;
   const shardBytes = 2 * batchBytes + 2_000 * 16; // two batches to a shard: a third does not fit
-  const env = { ARD_RECORD_SHARD_BYTES: String(shardBytes), ARD_ENQUEUE_LOCK_MS: '1000' };
+  const shards = { ARD_RECORD_SHARD_BYTES: String(shardBytes) };
+  // The killed run's lock lapses 2 s after its last refresh (every 2/3 s); the re-run's is the default.
+  const env = { ...shards, ARD_ENQUEUE_LOCK_MS: '2000' };
   // Killed with three batches done (two shards, the second half full), the fourth's
   // transaction open in Redis (its commands queued, its EXEC held back), the rest not sent.
   const relay = await RedisRelay.start(fixture.server.port, { holdAt: { nth: 4, command: 'EXEC' } });
@@ -164,9 +166,9 @@ test('an interrupted run over many shards, then a re-run: every scene queued and
   expect(partial).toBe(3 * BATCH_SIZE);
   expect(await shardLengths()).toEqual([2 * batchBytes, batchBytes]); // whole batches only
 
-  // Polled every 50 ms: the lock has up to a second to go.
-  await waitFor("the killed run's lock to expire", async () => ((await redis.exists('jobS2:enqueue_lock')) === 0 ? true : undefined), 5_000, 50);
-  const rerun = await runCli(['enqueue', '--file', file, '--redis-url', fixture.server.url, '--json'], { env });
+  // Polled every 50 ms: the lock has up to two seconds to go.
+  await waitFor("the killed run's lock to expire", async () => ((await redis.exists('jobS2:enqueue_lock')) === 0 ? true : undefined), 10_000, 50);
+  const rerun = await runCli(['enqueue', '--file', file, '--redis-url', fixture.server.url, '--json'], { env: shards });
   expect(rerun.stderr).toBe('');
   expect(JSON.parse(rerun.stdout)).toMatchObject({ pushed: count - partial, skippedEnqueuedBefore: partial });
   // The re-run's first batch fills the half-full shard; the next one, not fitting, starts a new one.
@@ -177,7 +179,7 @@ test('an interrupted run over many shards, then a re-run: every scene queued and
   // The record holds as many digests as there are scenes, and a dedupe run, reading every
   // shard, finds each scene there: each is recorded exactly once. (That the digests are
   // MurmurHash3 of the scene IDs, in every shard, the first test shows.)
-  const again = await runCli(['enqueue', '--file', file, '--redis-url', fixture.server.url, '--dry-run', '--json'], { env });
+  const again = await runCli(['enqueue', '--file', file, '--redis-url', fixture.server.url, '--dry-run', '--json'], { env: shards });
   expect(JSON.parse(again.stdout)).toMatchObject({ pushed: 0, skippedEnqueuedBefore: count });
   const status = await cli(['status', '--workflow', 's2', '--json']);
   expect(JSON.parse(status.stdout)).toMatchObject({ pending: count, enqueued: count, done: 0 });

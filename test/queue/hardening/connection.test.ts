@@ -158,8 +158,9 @@ describe('no hang: a server that accepts connections and never answers', () => {
       const pushed = EVERY_SUBCOMMAND[i][0] === 'enqueue' ? '; nothing pushed' : '';
       expect(run.stderr).toBe(`error: cannot connect to Redis at redis://127.0.0.1:${port}: no reply within 1.5 s (Command timed out; --timeout sets the limit); ${HINT}${pushed}\n`);
       // No socket timer keeps the process after the failure (ioredis' 2 s disconnectTimeout):
-      // timed from the error's message, so that a slow start on a loaded machine does not count.
-      expect(run.ms - run.stderrMs!).toBeLessThan(1_000);
+      // timed from the error's message, so that a slow start on a loaded machine does not count
+      // (bench:startup times the exit alone: about 0.06 s).
+      expect(run.ms - run.stderrMs!).toBeLessThan(1_500);
     }
   }, 60_000);
 
@@ -184,6 +185,6 @@ describe('no hang: a server that accepts connections and never answers', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('no reply within 10 s');
     expect(run.ms).toBeGreaterThanOrEqual(10_000);
-    expect(run.ms).toBeLessThan(13_000);
+    expect(run.ms).toBeLessThan(15_000); // not twice the limit, with start-up on a loaded machine
   }, 30_000);
 });

@@ -51,8 +51,9 @@ test('recovery racing live workers with short leases never requeues an item a li
   await job.completed(40_000);
   await recovery.stop();
 
-  expect(recovery.runs.length).toBeGreaterThan(100);
-  expect(recovery.runs.some((run) => run.leased > 0)).toBe(true);
+  // Many runs while items were leased (about 300 on an idle machine; a run of 100 ms would still
+  // give 30): each one a chance to requeue a live worker's item.
+  expect(recovery.runs.filter((run) => run.leased > 0).length).toBeGreaterThan(20);
   expect(recovery.runs.some((run) => run.waiting > 0)).toBe(true); // it saw items in the take->lease gap
   expect(recovery.runs.reduce((sum, run) => sum + run.requeued + run.deadLettered, 0)).toBe(0);
   expect(await redis.hgetall(K.attempts)).toEqual({});

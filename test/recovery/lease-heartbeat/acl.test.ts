@@ -42,8 +42,9 @@ describe('Redis ACL of the unauthenticated default user', () => {
     await redis.rpush(Q, item(1));
     const allowed = [...WORKER_PROTOCOL, ...LEASE_HEARTBEAT_REDIS_COMMANDS.filter((c) => c !== 'UNWATCH')];
     await withDefaultUserAllowing(allowed, async (admin) => {
-      // Renewal attempts every TTL/3: the scene lasts two or three of them after the lease is handed over.
-      const { stderr } = heartbeatWorker({ WORK_SECONDS: String(TTL) });
+      // Renewal attempts every TTL/3: the scene (2× the TTL) lasts five of them after the lease is
+      // handed over, so the foreign value set below meets one however late it lands.
+      const { stderr } = heartbeatWorker({ WORK_SECONDS: String(2 * TTL) });
       await waitFor('the lease', async () => ((await admin.exists(leaseKey(item(1)))) ? true : undefined));
       await admin.set(leaseKey(item(1)), 'another-worker'); // so the heartbeat lets go: UNWATCH
       expect(await stderr.closed).toBe(0);

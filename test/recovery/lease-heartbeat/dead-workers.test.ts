@@ -20,9 +20,9 @@ describe('a dead worker\'s scene comes back', () => {
     await exited(doomed);
     await waitFor('the scene back in the queue', async () => ((await redis.lrange(Q, 0, -1)).includes(item(1)) ? true : undefined));
     const backAfterMs = Date.now() - killedAt;
-    // TTL + grace + one interval, and the run that notices the expiry may come one interval late
-    // on a loaded machine; far below the image's fixed 1800 s either way.
-    expect(backAfterMs).toBeLessThanOrEqual((TTL + GRACE) * 1000 + 2 * INTERVAL_MS + 1000);
+    // TTL + grace + one interval, and the run that notices the expiry may come one interval late;
+    // 2 s more for a loaded machine's polls: far below the image's fixed 1800 s either way.
+    expect(backAfterMs).toBeLessThanOrEqual((TTL + GRACE) * 1000 + 2 * INTERVAL_MS + 2000);
 
     const { worker: next } = heartbeatWorker({ WORK_LOG: log });
     expect(await exited(next)).toBe(0);
@@ -41,9 +41,10 @@ describe('a dead worker\'s scene comes back', () => {
       await waitFor('the lease', async () => ((await redis.exists(key)) ? true : undefined));
       const leasedAt = Date.now();
       await waitFor('the lease to end', async () => ((await redis.exists(key)) ? undefined : true), 20_000);
-      // Renewed past the TTL, ended within max + TTL (+ one renewal interval of slack).
+      // Renewed past the TTL, ended within max + TTL (+ 2 s for late renewals and polls on a
+      // loaded machine; without the limit it would be renewed for the scene's 600 s).
       expect(Date.now() - leasedAt).toBeGreaterThan(TTL * 1000);
-      expect(Date.now() - leasedAt).toBeLessThanOrEqual((MAX + TTL) * 1000 + 1000);
+      expect(Date.now() - leasedAt).toBeLessThanOrEqual((MAX + TTL) * 1000 + 2000);
       expect(stderr.text()).toBe(
         `ard-lease-heartbeat: WARNING: stopped renewing ${key} after ARD_LEASE_MAX_SECONDS=${MAX}; ` +
           `the lease ends in ${TTL} s and recovery then requeues the item\n`,
