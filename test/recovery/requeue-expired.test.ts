@@ -102,7 +102,11 @@ describe('requeue-expired.lua', () => {
     await take(); // A: its worker dies before (or after) leasing; no lease key now
     expect(await requeueExpired(redis, Q, grace)).toMatchObject({ requeued: 0, waiting: 1, waitingItems: [A] });
     const firstSeen = Number(await redis.hget(K.unleasedSince, A));
-    const redisNow = async () => { const [s, us] = await redis.time(); return Number(s) * 1000 + Math.floor(Number(us) / 1000); };
+    /** Redis' clock in ms, as the script reads it. */
+    const redisNow = async (): Promise<number> => {
+      const [seconds, micros] = await redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    };
     expect(Math.abs(firstSeen - (await redisNow()))).toBeLessThan(2000);
     await sleep(50); // a later sighting, at a later millisecond
     expect(await requeueExpired(redis, Q, grace)).toMatchObject({ requeued: 0, waiting: 1 });
