@@ -74,12 +74,19 @@ export class RedisRelay {
   }
 
   /**
-   * Stops listening and closes every connection (what was passed on reaches Redis first).
+   * Stops listening and closes every connection (what was passed on reaches Redis first);
+   * resolves once they are all closed, so that none outlives the test.
    * @throws the error of `beforeEach`, if it failed (its client was disconnected then)
    */
   async close(): Promise<void> {
-    for (const socket of this.sockets) socket.end();
+    const closed = [...this.sockets].map((socket) => new Promise((resolve) => socket.once('close', resolve)));
+    for (const socket of this.sockets) {
+      socket.end();
+      // A socket paused by its pipe (its reader gone) reads on to the other side's close.
+      socket.resume();
+    }
     await new Promise((resolve) => this.server.close(resolve));
+    await Promise.all(closed);
     if (this.failure) throw this.failure;
   }
 
@@ -92,10 +99,13 @@ export class RedisRelay {
       socket.on('close', () => this.sockets.delete(socket));
     }
     upstream.pipe(client);
-    // end(), not destroy(): Redis sees the client go only after every byte passed on.
+    // end(), not destroy(): Redis sees the client go only after every byte passed on. Unpiped
+    // from the client, the upstream is paused: resume() lets it read on to Redis' close (a
+    // client gone mid-reply left it open, and jest's worker with it).
     client.on('close', () => {
       this.passOns.delete(passOn);
       upstream.end();
+      upstream.resume();
     });
     upstream.on('close', () => client.destroy());
 
