@@ -27,13 +27,10 @@ let worker: Redis;
 
 beforeAll(() => {
   ({ server, redis } = fixture);
-  worker = new Redis(server.url);
+  worker = fixture.connect();
 });
 
-afterAll(() => {
-  worker?.disconnect();
-  rmSync(TMP, { recursive: true, force: true });
-});
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 // Each test owns the whole keyspace of the test server. UNLINK of known keys, not FLUSHALL:
 // the same code must be fine against our redis.conf, which disables FLUSHALL.

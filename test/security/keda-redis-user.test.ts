@@ -43,13 +43,10 @@ beforeAll(async () => {
   await fixture.redis.call('ACL', 'SETUSER', 'keda', 'on', ...committedRules('keda'), `>${PASSWORD}`);
   await fixture.redis.call('ACL', 'SETUSER', 'default', ...committedRules('default'));
   // No ready check (INFO), no CLIENT SETINFO: neither user may run them.
-  const options = { host: '127.0.0.1', port: fixture.server.port, enableReadyCheck: false, maxRetriesPerRequest: 0, disableClientInfo: true };
-  keda = new Redis({ ...options, username: 'keda', password: PASSWORD });
-  anonymous = new Redis(options);
-  admin = new Redis({ ...options, username: 'admin', password: PASSWORD });
-});
-afterAll(() => {
-  for (const client of [keda, anonymous, admin]) client?.disconnect();
+  const options = { enableReadyCheck: false, maxRetriesPerRequest: 0, disableClientInfo: true };
+  keda = fixture.connect({ ...options, username: 'keda', password: PASSWORD });
+  anonymous = fixture.connect(options);
+  admin = fixture.connect({ ...options, username: 'admin', password: PASSWORD });
 });
 beforeEach(async () => {
   await admin.del('jobS2');

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import Redis from 'ioredis';
+import Redis, { RedisOptions } from 'ioredis';
 
 /**
  * A real redis-server for integration tests: started on a free loopback port (never 6379),
@@ -121,6 +121,8 @@ export function pingOnce(port: number): Promise<boolean> {
 export interface RedisFixture {
   readonly server: RedisServer;
   readonly redis: Redis;
+  /** Another client of the server (e.g. as a worker or an ACL user), disconnected with the fixture's own. */
+  connect(options?: RedisOptions): Redis;
 }
 
 /**
@@ -131,13 +133,18 @@ export interface RedisFixture {
 export function useRedisServer(options: Parameters<typeof RedisServer.start>[0] & { flushBeforeEach?: boolean } = {}): RedisFixture {
   let server: RedisServer | undefined;
   let redis: Redis | undefined;
+  const clients: Redis[] = [];
   beforeAll(async () => {
     server = await RedisServer.start(options);
     redis = new Redis(server.url);
+    clients.push(redis);
   }, 20_000);
   if (options.flushBeforeEach) beforeEach(async () => void (await redis!.flushall()));
+  // Clients before the server, in this hook: a client disconnected after its server stopped (in
+  // a later afterAll of the test file) keeps a timer of ioredis' disconnectTimeout (2 s) going,
+  // and jest's worker alive past jest's 500 ms for it to exit.
   afterAll(async () => {
-    redis?.disconnect();
+    for (const client of clients) client.disconnect();
     await server?.stop();
   });
   const ready = <T>(value: T | undefined, what: string): T => {
@@ -150,6 +157,11 @@ export function useRedisServer(options: Parameters<typeof RedisServer.start>[0] 
     },
     get redis() {
       return ready(redis, 'the test Redis client');
+    },
+    connect(clientOptions: RedisOptions = {}) {
+      const client = new Redis({ host: '127.0.0.1', port: ready(server, 'the test redis-server').port, ...clientOptions });
+      clients.push(client);
+      return client;
     },
   };
 }
