@@ -12,16 +12,26 @@ describe('renew_if_held, called from Python on its own', () => {
   test.each([false, true])('extends only a lease that holds the session; never creates one (decode_responses=%s)', async (decode) => {
     await redis.set('jobS2:leased_by_session:mine', 'session-1', 'EX', 100);
     await redis.set('jobS2:leased_by_session:theirs', 'session-2', 'EX', 100);
+    // The renewals run between two readings of Redis' clock (TIME, in ms), which the script
+    // prints last: the lease must expire 7 s after a moment between them, however long the
+    // machine takes to get back to this test.
     const script = [
       'import redis, ard_lease_heartbeat as h',
       `c = redis.StrictRedis(host="127.0.0.1", port=${server.port}, decode_responses=${decode ? 'True' : 'False'})`,
+      'ms = lambda t: t[0] * 1000 + t[1] // 1000',
+      'before = ms(c.time())',
       'for key in ("mine", "theirs", "gone"):',
       '    print(key, h.renew_if_held(c, "jobS2:leased_by_session:" + key, "session-1", 7))',
+      'print(before, ms(c.time()))',
     ].join('\n');
     const run = spawnSync(pythonWithRedis(), ['-c', script], { env: { PATH: process.env.PATH ?? '', PYTHONPATH: heartbeat }, encoding: 'utf8' });
     expect(run.stderr).toBe('');
-    expect(run.stdout).toBe('mine True\ntheirs False\ngone False\n');
-    expect(await redis.ttl('jobS2:leased_by_session:mine')).toBe(7);
+    const lines = run.stdout.split('\n');
+    expect(lines.slice(0, 3)).toEqual(['mine True', 'theirs False', 'gone False']);
+    const [before, after] = lines[3].split(' ').map(Number);
+    const expiresAt = Number(await redis.call('PEXPIRETIME', 'jobS2:leased_by_session:mine'));
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 7_000);
+    expect(expiresAt).toBeLessThanOrEqual(after + 7_000);
     expect(await redis.ttl('jobS2:leased_by_session:theirs')).toBeGreaterThan(90);
     expect(await redis.exists('jobS2:leased_by_session:gone')).toBe(0);
   });
