@@ -142,7 +142,7 @@ export function useRedisServer(options: Parameters<typeof RedisServer.start>[0] 
   if (options.flushBeforeEach) beforeEach(async () => void (await redis!.flushall()));
   // Clients before the server, in this hook: a client disconnected after its server stopped (in
   // a later afterAll of the test file) keeps a timer of ioredis' disconnectTimeout (2 s) going,
-  // and jest's worker alive past jest's 500 ms for it to exit.
+  // and jest's worker alive at the end of the run.
   afterAll(async () => {
     for (const client of clients) client.disconnect();
     await server?.stop();
