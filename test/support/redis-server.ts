@@ -134,10 +134,18 @@ export function useRedisServer(options: Parameters<typeof RedisServer.start>[0] 
   let server: RedisServer | undefined;
   let redis: Redis | undefined;
   const clients: Redis[] = [];
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is available only between beforeAll and afterAll`);
+    return value;
+  };
+  const connect = (clientOptions: RedisOptions = {}): Redis => {
+    const client = new Redis({ host: '127.0.0.1', port: ready(server, 'the test redis-server').port, ...clientOptions });
+    clients.push(client);
+    return client;
+  };
   beforeAll(async () => {
     server = await RedisServer.start(options);
-    redis = new Redis(server.url);
-    clients.push(redis);
+    redis = connect();
   }, 20_000);
   if (options.flushBeforeEach) beforeEach(async () => void (await redis!.flushall()));
   // Clients before the server, in this hook: a client disconnected after its server stopped (in
@@ -147,10 +155,6 @@ export function useRedisServer(options: Parameters<typeof RedisServer.start>[0] 
     for (const client of clients) client.disconnect();
     await server?.stop();
   });
-  const ready = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`${what} is available only between beforeAll and afterAll`);
-    return value;
-  };
   return {
     get server() {
       return ready(server, 'the test redis-server');
@@ -158,11 +162,7 @@ export function useRedisServer(options: Parameters<typeof RedisServer.start>[0] 
     get redis() {
       return ready(redis, 'the test Redis client');
     },
-    connect(clientOptions: RedisOptions = {}) {
-      const client = new Redis({ host: '127.0.0.1', port: ready(server, 'the test redis-server').port, ...clientOptions });
-      clients.push(client);
-      return client;
-    },
+    connect,
   };
 }
 
