@@ -15,7 +15,7 @@ module.exports = {
   testTimeout: 30_000,
   // Time a worker has to exit at the end, before jest kills it and reports a leak. Eight workers
   // of about 200 MB tearing down their heaps at once on 2 cores took 0.6-0.75 s after their
-  // 'exit' event, on our slower machine: jest's 500 ms killed every one of them and blamed a leak
+  // 'exit' event, on the slowest of our machines: jest's 500 ms killed every one of them and blamed a leak
   // there was none of. A handle left open is still reported, after 2 s.
   workerGracefulExitTimeout: 2_000,
   // One temporary folder per run, removed at its end, whatever the tests leave behind.

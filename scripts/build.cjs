@@ -48,10 +48,10 @@ const transpileModule = {
  * esbuild plugin: ioredis' Commander.js adds its ~480 command methods to a class prototype one at
  * a time. V8 keeps a class prototype's properties fast, so each addition copies all of the
  * prototype's descriptors: quadratic, 6 MB of garbage and about 60 ms of CPU (on our slowest
- * machine) at every start of the tool, a quarter of a `status`. Deleting a property first turns the prototype
- * into a dictionary, where an addition costs nothing much; V8 makes it fast again on first use.
- * Two placeholders are added and deleted, so the prototype ends with the same properties in the
- * same order. The build fails if an ioredis update moves the loop.
+ * machine) at every start of the tool, a quarter of a `status`. Deleting a property first turns
+ * the prototype into a dictionary, where an addition costs nothing much; V8 makes it fast again
+ * on first use. Two placeholders are added and deleted, so the prototype ends with the same
+ * properties in the same order. The build fails if an ioredis update moves the loop.
  */
 const ioredisCommandTable = {
   name: 'ioredis-command-table',
